@@ -1,0 +1,253 @@
+"""Django settings for Larr1.
+
+Everything that differs between machines comes from the environment through the
+typed readers in ``larr1.env``. With no variables set, Larr1 runs on one machine
+with embedded defaults (SQLite, a local Redis, mail captured locally). Set
+``LARR1_ENV=production`` and the variables listed in the README for a real
+deployment; ``manage.py check --deploy`` then reports nothing.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from larr1 import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+LARR1_ENV = env.choice("LARR1_ENV", "development", ("development", "production", "test"))
+PRODUCTION = LARR1_ENV == "production"
+DEBUG = env.boolean("DEBUG", default=LARR1_ENV == "development")
+
+# Files Larr1 writes at run time in development: SQLite, captured mail, the mirror.
+DATA_DIR = env.path("LARR1_DATA_DIR", BASE_DIR / ".larr1")
+
+SECRET_KEY = env.secret("SECRET_KEY")
+if SECRET_KEY is None:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production.")
+    SECRET_KEY = "development-only-key-never-used-in-production-8c1f0b7e4d2a49e6a5f3"
+
+ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "larr1",
+    "approvals",
+    "workspaces",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "larr1.urls"
+WSGI_APPLICATION = "larr1.wsgi.application"
+ASGI_APPLICATION = "larr1.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "larr1.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env.secret("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+_test_db_name = env.string("LARR1_TEST_DB_NAME")
+if _test_db_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_db_name}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.secret("REDIS_URL", "redis://127.0.0.1:16379/0")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+if LARR1_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+SITE_ID = 1
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Larr1] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+
+GITHUB_CLIENT_ID = env.string("GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env.secret("GITHUB_CLIENT_SECRET")
+SOCIALACCOUNT_PROVIDERS = {}
+if GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "APPS": [{"client_id": GITHUB_CLIENT_ID, "secret": GITHUB_CLIENT_SECRET, "key": ""}],
+        "SCOPE": ["user:email"],
+        "VERIFIED_EMAIL": True,
+    }
+SOCIALACCOUNT_ONLY = False
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("zh-hant", _("Traditional Chinese")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.string("TIME_ZONE", "Asia/Taipei")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", DATA_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Mail. In development everything goes to the local sink that ``bin/run`` starts,
+# and /dev/mail/ shows what it caught.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env.string("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env.integer("EMAIL_PORT", 1025, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Larr1 <larr1@example.com>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+MAIL_SINK_DIR = env.path("LARR1_MAIL_SINK_DIR", DATA_DIR / "mail")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+
+# Celery, with Redis as broker and result store.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+# The test profile runs tasks in-process unless a test starts a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", LARR1_ENV == "test")
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# The platform catalog: profiles, CUDA images, storage bounds, domain. Validated at start.
+LARR1_CATALOG_PATH = env.path("LARR1_CATALOG", BASE_DIR / "larr1" / "platform.yaml")
+
+# The user repository that people open pull requests against.
+LARR1_REPO_URL = env.string("LARR1_REPO_URL")
+LARR1_REPO_BRANCH = env.string("LARR1_REPO_BRANCH", "main")
+LARR1_FORGE = env.choice("LARR1_FORGE", "github", ("github", "gitea", "gitlab", "git"))
+LARR1_FORGE_API_URL = env.string("LARR1_FORGE_API_URL")
+LARR1_FORGE_REPOSITORY = env.string("LARR1_FORGE_REPOSITORY")  # owner/name on the forge
+LARR1_FORGE_TOKEN = env.secret("LARR1_FORGE_TOKEN")
+LARR1_GIT_USERNAME = env.string("LARR1_GIT_USERNAME")
+LARR1_GIT_PASSWORD = env.secret("LARR1_GIT_PASSWORD")
+LARR1_WEBHOOK_SECRET = env.secret("LARR1_WEBHOOK_SECRET")
+LARR1_SYNC_INTERVAL = env.integer("LARR1_SYNC_INTERVAL", 300, minimum=10)  # seconds
+LARR1_GIT_TIMEOUT = env.integer("LARR1_GIT_TIMEOUT", 60, minimum=1)  # seconds per fetch or push
+LARR1_MIRROR_DIR = env.path("LARR1_MIRROR_DIR", DATA_DIR / "mirror.git")
+
+# Kubernetes access: a kubeconfig file, or the pod's service account in the cluster.
+LARR1_KUBECONFIG = env.path("KUBECONFIG", BASE_DIR / ".testbed" / "kubeconfig")
+LARR1_KUBE_CONTEXT = env.string("LARR1_KUBE_CONTEXT")
+LARR1_KUBE_IN_CLUSTER = env.boolean("LARR1_KUBE_IN_CLUSTER", False)
+LARR1_KUBE_TIMEOUT = env.integer("LARR1_KUBE_TIMEOUT", 15, minimum=1)  # seconds per API call
+
+# Logging: readable lines in development, one JSON object per line in production.
+LOG_FORMAT = env.choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("text", "json"))
+LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "larr1.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+        "json": {"()": "larr1.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "kubernetes": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")

@@ -1,0 +1,58 @@
+# Shared settings of the testbed scripts. Sourced, not executed.
+# shellcheck shell=bash
+
+TESTBED_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$TESTBED_SRC/.." && pwd)"
+
+CACHE_ROOT="${LARR1_CACHE_DIR:-$HOME/.cache/larr1}/testbed"
+STATE_DIR="${LARR1_TESTBED_DIR:-$REPO_ROOT/.testbed}"
+
+# Ports, all on 127.0.0.1. Chosen away from a real cluster's defaults.
+APISERVER_PORT="${LARR1_TESTBED_APISERVER_PORT:-16443}"
+ETCD_CLIENT_PORT="${LARR1_TESTBED_ETCD_CLIENT_PORT:-12379}"
+ETCD_PEER_PORT="${LARR1_TESTBED_ETCD_PEER_PORT:-12380}"
+KCM_PORT="${LARR1_TESTBED_KCM_PORT:-16257}"
+SCHEDULER_PORT="${LARR1_TESTBED_SCHEDULER_PORT:-16259}"
+KWOK_PORT="${LARR1_TESTBED_KWOK_PORT:-16260}"
+STORAGE_PORT="${LARR1_TESTBED_STORAGE_PORT:-16261}"
+
+NODE_COUNT="${LARR1_TESTBED_NODE_COUNT:-2}"
+GPU_RESOURCES="${LARR1_TESTBED_GPU_RESOURCES:-nvidia.com/gpu=4,nvidia.com/gpumem=98304}"
+
+# The components, in start order.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok testbed-storage)
+
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+log() { printf '[testbed] %s\n' "$*" >&2; }
+die() { printf '[testbed] error: %s\n' "$*" >&2; exit 1; }
+
+sha() { sha256sum | cut -c1-16; }
+
+# Hash of everything that decides the control-plane binaries.
+core_hash() {
+    cat "$TESTBED_SRC/go.mod" "$TESTBED_SRC/go.sum" "$TESTBED_SRC/build" | sha
+}
+
+# Hash of the storage program's sources (rebuilt on its own, it is small).
+storage_hash() {
+    cat "$TESTBED_SRC/go.mod" "$TESTBED_SRC/go.sum" "$TESTBED_SRC"/cmd/testbed-storage/*.go | sha
+}
+
+bin_dir() { printf '%s/%s/bin\n' "$CACHE_ROOT" "$(core_hash)"; }
+
+pid_file() { printf '%s/run/%s.pid\n' "$STATE_DIR" "$1"; }
+log_file() { printf '%s/logs/%s.log\n' "$STATE_DIR" "$1"; }
+
+# Prints the pid of a component if it is running and is the process we started.
+running_pid() {
+    local f pid
+    f="$(pid_file "$1")"
+    [[ -f "$f" ]] || return 1
+    pid="$(cat "$f")"
+    [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+    # The command line must be the binary we started from this state dir.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$STATE_DIR" || return 1
+    printf '%s\n' "$pid"
+}
