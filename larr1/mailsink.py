@@ -11,6 +11,7 @@ import email.policy
 import logging
 import mailbox
 import signal
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +37,19 @@ class _MaildirHandler:
         return "250 Message accepted for delivery"
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 class MailSink:
     """Start and stop the SMTP sink from Python (tests and the run command)."""
 
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 1025):
         self.directory = Path(directory)
+        if port == 0:
+            port = _free_port(host)
         self.controller = Controller(_MaildirHandler(self.directory), hostname=host, port=port)
 
     @property

@@ -189,7 +189,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {}  # filled in below, once the intervals are read
 
 # The platform catalog: profiles, CUDA images, storage bounds, domain. Validated at start.
 LARR1_CATALOG_PATH = env.path("LARR1_CATALOG", BASE_DIR / "larr1" / "platform.yaml")
@@ -251,3 +251,5 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
+
+CELERY_BEAT_SCHEDULE["sync-user-repository"] = {"task": "approvals.sync", "schedule": LARR1_SYNC_INTERVAL}
