@@ -56,3 +56,41 @@ running_pid() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$STATE_DIR" || return 1
     printf '%s\n' "$pid"
 }
+
+KUBECONFIG_FILE="$STATE_DIR/kubeconfig"
+PKI="$STATE_DIR/pki"
+
+# curl against a component of ours, authenticated as the admin.
+admin_curl() {
+    curl -sS --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"
+}
+
+apiserver_ready() {
+    [[ -f "$PKI/admin.crt" ]] && [[ "$(admin_curl "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null)" == ok ]]
+}
+
+# Health URL of each component (all on loopback).
+health_url() {
+    case "$1" in
+        etcd) echo "https://127.0.0.1:$ETCD_CLIENT_PORT/health" ;;
+        kube-apiserver) echo "https://127.0.0.1:$APISERVER_PORT/readyz" ;;
+        kube-controller-manager) echo "https://127.0.0.1:$KCM_PORT/healthz" ;;
+        kube-scheduler) echo "https://127.0.0.1:$SCHEDULER_PORT/healthz" ;;
+        kwok) echo "http://127.0.0.1:$KWOK_PORT/healthz" ;;
+        testbed-storage) echo "http://127.0.0.1:$STORAGE_PORT/healthz" ;;
+    esac
+}
+
+# Prints "ok" when the component answers its health check.
+component_healthy() {
+    local out
+    case "$1" in
+        kube-controller-manager | kube-scheduler)
+            # They serve a self-signed certificate of their own.
+            out="$(curl -sS --max-time 5 -k "$(health_url "$1")" 2>/dev/null)" ;;
+        *) out="$(admin_curl "$(health_url "$1")" 2>/dev/null)" ;;
+    esac
+    [[ "$out" == ok || "$out" == *'"health":"true"'* ]]
+}
+
+kubectl_() { "$(bin_dir)/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
