@@ -139,20 +139,36 @@ def main() -> None:
         if settings.EMAIL_HOST == "127.0.0.1" and not port_in_use(settings.EMAIL_PORT):
             say(f"Starting the mail sink on 127.0.0.1:{settings.EMAIL_PORT}")
             stack.start(
-                "mail", [PYTHON, "-m", "larr1.mailsink", str(settings.MAIL_SINK_DIR), "--port", str(settings.EMAIL_PORT)]
+                "mail",
+                [PYTHON, "-m", "larr1.mailsink", str(settings.MAIL_SINK_DIR), "--port", str(settings.EMAIL_PORT)],
             )
             wait_for_port(settings.EMAIL_PORT, "The mail sink")
 
         say("Applying database migrations")
         manage("migrate", "--no-input", "-v", "0")
         password = demo_admin_password(data_dir)
-        manage("create_demo_admin", "--email", DEMO_ADMIN_EMAIL, "--password-file", str(data_dir / "demo-admin-password"))
+        manage(
+            "create_demo_admin", "--email", DEMO_ADMIN_EMAIL, "--password-file", str(data_dir / "demo-admin-password")
+        )
 
         say("Starting the Celery worker and beat")
-        stack.start("worker", [PYTHON, "-m", "celery", "-A", "larr1", "worker", "--loglevel", "INFO", "--concurrency", "2"])
+        stack.start(
+            "worker", [PYTHON, "-m", "celery", "-A", "larr1", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+        )
         stack.start(
             "beat",
-            [PYTHON, "-m", "celery", "-A", "larr1", "beat", "--loglevel", "INFO", "-s", str(data_dir / "celerybeat-schedule")],
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "larr1",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "-s",
+                str(data_dir / "celerybeat-schedule"),
+            ],
         )
         stack.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], log=False)
         wait_for_port(port, "The web server", timeout=60)

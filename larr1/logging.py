@@ -8,7 +8,9 @@ from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 # userinfo in URLs (https://user:token@host) and common secret-bearing keys.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.IGNORECASE)
-_KEY_VALUE = re.compile(r"(?P<key>password|passwd|token|secret|authorization)(?P<sep>[\"']?\s*[=:]\s*[\"']?)[^\s\"',&]+", re.IGNORECASE)
+_KEY_VALUE = re.compile(
+    r"(?P<key>password|passwd|token|secret|authorization)(?P<sep>[\"']?\s*[=:]\s*[\"']?)[^\s\"',&]+", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:

@@ -84,7 +84,7 @@ def captured_messages(directory: Path) -> list[CapturedMessage]:
         return []
     box = mailbox.Maildir(directory, factory=None, create=False)
     messages = []
-    for key in box.keys():
+    for key in box.iterkeys():
         with box.get_file(key) as handle:
             parsed = email.message_from_binary_file(handle, policy=email.policy.default)
         try:

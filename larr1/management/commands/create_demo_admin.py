@@ -25,7 +25,5 @@ class Command(BaseCommand):
         user.is_superuser = True
         user.set_password(password)
         user.save()
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
+        EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
         self.stdout.write(f"Demo admin {email} is ready.")
