@@ -254,3 +254,13 @@ if PRODUCTION:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 
 CELERY_BEAT_SCHEDULE["sync-user-repository"] = {"task": "approvals.sync", "schedule": LARR1_SYNC_INTERVAL}
+
+# --- mirror ---
+# Name and email on the merge commits Larr1 creates when an admin approves a request.
+LARR1_GIT_COMMITTER_NAME = env.string("LARR1_GIT_COMMITTER_NAME", "Larr1")
+LARR1_GIT_COMMITTER_EMAIL = env.string("LARR1_GIT_COMMITTER_EMAIL", "larr1@example.com")
+# Seconds a sync may hold the lock that keeps syncs and approvals one at a time; a
+# worker that dies while holding it blocks the next sync for at most this long.
+LARR1_SYNC_LOCK_TIMEOUT = env.integer("LARR1_SYNC_LOCK_TIMEOUT", 900, minimum=30)
+# Seconds per request to the forge's REST API.
+LARR1_FORGE_TIMEOUT = env.integer("LARR1_FORGE_TIMEOUT", 15, minimum=1)
