@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+from larr1.demo import DEMO_USER_EMAIL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEMO_ADMIN_EMAIL = "admin@example.com"
+TESTBED_CATALOG = BASE_DIR / "larr1" / "platform-testbed.yaml"
 
 
 def say(text: str) -> None:
@@ -93,15 +96,39 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
 
 
-def demo_admin_password(data_dir: Path) -> str:
-    """Create the demo admin's password once and keep it in a file only the owner can read."""
-    path = data_dir / "demo-admin-password"
-    if path.exists():
-        return path.read_text().strip()
-    password = secrets.token_urlsafe(12)
-    path.write_text(password + "\n")
-    path.chmod(0o600)
-    return password
+def demo_password(data_dir: Path, name: str) -> Path:
+    """Create a demo account's password once and keep it in a file only the owner can read."""
+    path = data_dir / f"{name}-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def use_demo_repository(data_dir: Path) -> None:
+    """Point Larr1 at a generated local user repository unless a real one is configured."""
+    if os.environ.get("LARR1_REPO_URL"):
+        return
+    from larr1.demo import create_demo_repository
+
+    repository = data_dir / "demo-repo.git"
+    if create_demo_repository(repository):
+        say(f"Created the demo user repository with open pull requests at {repository}")
+    os.environ["LARR1_REPO_URL"] = repository.as_uri()
+    os.environ["LARR1_FORGE"] = "git"
+    os.environ.setdefault("LARR1_SYNC_INTERVAL", "30")
+
+
+def use_testbed_cluster() -> None:
+    """Start the local simulated cluster unless a real one is configured."""
+    if os.environ.get("KUBECONFIG") or os.environ.get("LARR1_KUBE_IN_CLUSTER"):
+        return
+    say("Building the local Kubernetes testbed from Go modules (the first build takes a while; later ones seconds)")
+    subprocess.run([str(BASE_DIR / "testbed" / "build")], check=True)
+    say("Starting the local Kubernetes testbed (API server, scheduler, controllers, simulated GPU nodes)")
+    subprocess.run([str(BASE_DIR / "testbed" / "start")], check=True)
+    os.environ["KUBECONFIG"] = str(BASE_DIR / ".testbed" / "kubeconfig")
+    os.environ.setdefault("LARR1_CATALOG", str(TESTBED_CATALOG))
 
 
 def _interrupt(signum, frame):
@@ -144,12 +171,15 @@ def main() -> None:
             )
             wait_for_port(settings.EMAIL_PORT, "The mail sink")
 
+        use_demo_repository(data_dir)
+        use_testbed_cluster()
+
         say("Applying database migrations")
         manage("migrate", "--no-input", "-v", "0")
-        password = demo_admin_password(data_dir)
-        manage(
-            "create_demo_admin", "--email", DEMO_ADMIN_EMAIL, "--password-file", str(data_dir / "demo-admin-password")
-        )
+        admin_password = demo_password(data_dir, "demo-admin")
+        manage("create_demo_account", "--email", DEMO_ADMIN_EMAIL, "--staff", "--password-file", str(admin_password))
+        user_password = demo_password(data_dir, "demo-user")
+        manage("create_demo_account", "--email", DEMO_USER_EMAIL, "--password-file", str(user_password))
 
         say("Starting the Celery worker and beat")
         stack.start(
@@ -170,13 +200,16 @@ def main() -> None:
                 str(data_dir / "celerybeat-schedule"),
             ],
         )
+        say("Syncing the user repository")
+        manage("sync_repository")
         stack.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], log=False)
         wait_for_port(port, "The web server", timeout=60)
 
         url = f"http://127.0.0.1:{port}/"
         say("")
         say(f"Larr1 is running at {url}")
-        say(f"Sign in as {DEMO_ADMIN_EMAIL} with the password {password}")
+        say(f"Sign in as the admin {DEMO_ADMIN_EMAIL} with the password {admin_password.read_text().strip()}")
+        say(f"Sign in as the researcher {DEMO_USER_EMAIL} with the password {user_password.read_text().strip()}")
         say(f"Mail sent by Larr1 is kept at {url}dev/mail/")
         say(f"Logs of the background processes are in {stack.log_dir}")
         say("Press Ctrl-C to stop everything.")

@@ -6,13 +6,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) a staff account with a verified e-mail address, for the local demo."
+    help = "Create (or reset) an account with a verified e-mail address, for the local demo."
 
     def add_arguments(self, parser):
         parser.add_argument("--email", required=True)
         parser.add_argument("--password-file", required=True, type=Path, help="File that contains the password.")
+        parser.add_argument("--staff", action="store_true", help="Make the account a cluster admin.")
 
-    def handle(self, *args, email, password_file, **options):
+    def handle(self, *args, email, password_file, staff, **options):
         try:
             password = password_file.read_text().strip()
         except OSError as exc:
@@ -21,9 +22,9 @@ class Command(BaseCommand):
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
             user = User(username=email.split("@")[0], email=email)
-        user.is_staff = True
-        user.is_superuser = True
+        user.is_staff = staff
+        user.is_superuser = staff
         user.set_password(password)
         user.save()
         EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
-        self.stdout.write(f"Demo admin {email} is ready.")
+        self.stdout.write(f"Demo account {email} is ready.")
