@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from approvals import webhooks
 
 app_name = "approvals"
-urlpatterns: list = []
+urlpatterns = [
+    path("hooks/forge", webhooks.forge_hook, name="forge-hook"),
+]

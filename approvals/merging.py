@@ -1,0 +1,228 @@
+"""Admin decisions on requests: approve (merge into main), reject, dismiss.
+
+An approval names the exact head commit the admin looked at. The state change is
+a conditional update on (state=open, head=that commit), so of two admins who
+approve at once exactly one wins and the other gets ``already-decided``.
+
+Lock order: the sync lock (Redis) first, then database rows. Syncs take the same
+lock, so a sync never runs between our merge and our state change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from approvals.exceptions import ApprovalsError, ForgeError, GitError, MergeConflict, RemoteMoved, SyncAlreadyRunning
+from approvals.forge import client_from_settings
+from approvals.git import Mirror
+from approvals.locking import sync_lock
+from approvals.models import AuditEvent, Request
+from approvals.sync import sync_repository
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_MESSAGES = {
+    "merged": _("Approved: the pull request was merged into main."),
+    "rejected": _("Rejected. The request stays closed in Larr1 until its author pushes a new commit."),
+    "dismissed": _("Dismissed. The request stays closed in Larr1 until its author pushes a new commit."),
+    "not-found": _("This request does not exist."),
+    "head-moved": _(
+        "The pull request changed since you looked at it (new head commit). Review the new version and decide again."
+    ),
+    "has-errors": _("A request with errors cannot be approved. Ask the author to fix the findings."),
+    "conflict": _("The pull request conflicts with main. Ask the author to update it."),
+    "already-decided": _("Someone already decided on this request, or it is no longer open."),
+    "remote-moved": _("Main changed on the remote while Larr1 was merging. Try again."),
+    "push-failed": _("The remote rejected the merge. Check that Larr1 may push to main."),
+    "forge-error": _("The forge's API failed to merge the pull request. Try again later."),
+    "busy": _("A sync is running. Try again in a minute."),
+    "git-error": _("Larr1 could not read or update the user repository. Try again later."),
+}
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """The result of a decision; ``code`` is stable, ``message`` is translated for the admin."""
+
+    code: str
+    request_id: int
+    commit: str = ""
+    detail: str = ""  # for logs and the audit trail, never shown as the message
+
+    @property
+    def ok(self) -> bool:
+        return self.code in ("merged", "rejected", "dismissed")
+
+    @property
+    def message(self) -> str:
+        return str(OUTCOME_MESSAGES.get(self.code, OUTCOME_MESSAGES["git-error"]))
+
+
+def _guard(request: Request | None, request_id: int, head_sha: str, *, approving: bool) -> MergeOutcome | None:
+    if request is None:
+        return MergeOutcome("not-found", request_id)
+    if request.state != Request.State.OPEN:
+        return MergeOutcome("already-decided", request_id)
+    if request.head_sha != head_sha:
+        return MergeOutcome("head-moved", request_id)
+    if approving and request.has_errors:
+        return MergeOutcome("has-errors", request_id)
+    return None
+
+
+def _merge_message(request: Request, actor) -> str:
+    return f"Merge pull request #{request.number}: {request.title}\n\nApproved in Larr1 by {actor.get_username()}."
+
+
+def _author(actor) -> tuple[str, str]:
+    name = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    return (name or actor.get_username(), actor.email or settings.LARR1_GIT_COMMITTER_EMAIL)
+
+
+def approve(request_id: int, head_sha: str, actor, *, lock_timeout: float | None = None) -> MergeOutcome:
+    """Merge the request's head into main and record the approval.
+
+    This does network I/O (a fetch, a push or a forge API call, then a sync), so
+    it can take up to a few times LARR1_GIT_TIMEOUT; call it from a task or a
+    view that can wait.
+    """
+    outcome = _guard(Request.objects.filter(pk=request_id).first(), request_id, head_sha, approving=True)
+    if outcome:
+        return outcome
+    if lock_timeout is None:
+        lock_timeout = settings.LARR1_GIT_TIMEOUT * 3
+    try:
+        with sync_lock(blocking_timeout=lock_timeout):
+            return _approve_locked(request_id, head_sha, actor)
+    except SyncAlreadyRunning:
+        return MergeOutcome("busy", request_id)
+
+
+def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
+    # 1. Re-read under the lock: another admin may have decided while we waited.
+    request = Request.objects.filter(pk=request_id).first()
+    outcome = _guard(request, request_id, head_sha, approving=True)
+    if outcome:
+        return outcome
+
+    mirror = Mirror.from_settings()
+    with mirror:
+        # 2. Fetch, so the merge is built on the remote's current main and head.
+        try:
+            mirror.fetch()
+        except GitError as exc:
+            return _failed(request, actor, "git-error", exc)
+        if mirror.list_heads().get(request.number) != head_sha:
+            return MergeOutcome("head-moved", request_id)
+
+        # 3. Merge: through the forge's API when configured, else a local merge and a push.
+        client = client_from_settings()
+        try:
+            commit = _merge(mirror, client, request, head_sha, actor)
+        except MergeConflict as exc:
+            return _failed(request, actor, "conflict", exc)
+        except RemoteMoved as exc:
+            return _failed(request, actor, "remote-moved", exc)
+        except ForgeError as exc:
+            code = {409: "head-moved", 405: "conflict"}.get(exc.status, "forge-error")
+            return _failed(request, actor, code, exc)
+        except GitError as exc:
+            code = "push-failed" if exc.code == "push-failed" else "git-error"
+            return _failed(request, actor, code, exc)
+        finally:
+            if client is not None:
+                client.close()
+
+        # 4. Record the decision; the conditional update makes it happen once.
+        with transaction.atomic():
+            changed = Request.objects.filter(pk=request_id, state=Request.State.OPEN, head_sha=head_sha).update(
+                state=Request.State.MERGED, merged_commit=commit, superseded_by=None, updated_at=timezone.now()
+            )
+            if changed != 1:
+                # Only a dismissal that raced us (it does not take the lock) gets here;
+                # main already has the merge, so the next sync marks the request merged.
+                logger.warning("Request %s changed state during its merge; commit=%s", request_id, commit)
+                return MergeOutcome("already-decided", request_id, commit)
+            AuditEvent.objects.create(
+                actor=actor,
+                action=AuditEvent.Action.APPROVED,
+                request=request,
+                commit=commit,
+                username=request.username,
+                details={
+                    "head": head_sha,
+                    "change": request.change_kind,
+                    "path": request.path,
+                    "via": "forge-api" if client is not None else "push",
+                },
+            )
+        logger.info("Approved request %s: merged head=%s commit=%s", request.number, head_sha, commit)
+
+        # 5. Sync main so the approved state (and provisioning) follow at once.
+        try:
+            sync_repository(mirror=mirror, trigger="approval")
+        except ApprovalsError as exc:
+            logger.warning("Sync after approving request %s failed; the next sync catches up: %s", request_id, exc)
+    return MergeOutcome("merged", request_id, commit)
+
+
+def _merge(mirror: Mirror, client, request: Request, head_sha: str, actor) -> str:
+    message = _merge_message(request, actor)
+    if client is not None:
+        return client.merge(request.number, head_sha, message)
+    main = mirror.main_sha()
+    commit = mirror.merge(head_sha, main, message, _author(actor))
+    mirror.push_main(commit, main)
+    return commit
+
+
+def _failed(request: Request, actor, code: str, exc: Exception) -> MergeOutcome:
+    detail = str(exc)
+    AuditEvent.objects.create(
+        actor=actor,
+        action=AuditEvent.Action.APPROVAL_FAILED,
+        request=request,
+        username=request.username,
+        details={"code": code, "head": request.head_sha, "detail": detail[:1000]},
+    )
+    logger.warning("Approval of request %s failed: code=%s %s", request.number, code, detail)
+    return MergeOutcome(code, request.pk, detail=detail)
+
+
+def _close(request_id: int, head_sha: str, actor, reason: str, action: str) -> MergeOutcome:
+    request = Request.objects.filter(pk=request_id).first()
+    outcome = _guard(request, request_id, head_sha, approving=False)
+    if outcome:
+        return outcome
+    with transaction.atomic():
+        changed = Request.objects.filter(pk=request_id, state=Request.State.OPEN, head_sha=head_sha).update(
+            state=Request.State.DISMISSED, decision_reason=reason, superseded_by=None, updated_at=timezone.now()
+        )
+        if changed != 1:
+            return MergeOutcome("already-decided", request_id)
+        AuditEvent.objects.create(
+            actor=actor,
+            action=action,
+            request=request,
+            commit=head_sha,
+            username=request.username,
+            details={"reason": reason, "path": request.path},
+        )
+    logger.info("Request %s %s by %s", request.number, action, actor.get_username())
+    return MergeOutcome(action, request_id)
+
+
+def reject(request_id: int, head_sha: str, actor, reason: str) -> MergeOutcome:
+    """Decline the request at ``head_sha`` with a reason for its author; git is not touched."""
+    return _close(request_id, head_sha, actor, reason, AuditEvent.Action.REJECTED)
+
+
+def dismiss(request_id: int, head_sha: str, actor, reason: str = "") -> MergeOutcome:
+    """Hide the request from the queue (for example a stale duplicate); git is not touched."""
+    return _close(request_id, head_sha, actor, reason, AuditEvent.Action.DISMISSED)

@@ -1,0 +1,474 @@
+"""Bring requests and the approved state in line with the mirror.
+
+One sync:
+
+1. fetches main and every pull-request head;
+2. re-evaluates the workspace files on main (the approved state) and records the
+   ones that changed on main without a Larr1 approval;
+3. evaluates only the pull requests whose head moved since the last sync;
+4. marks requests merged whose change reached main (merge: the head is an
+   ancestor of main; squash or rebase: a commit on main brought the file to the
+   request's content), or takes open/closed/merged from the forge's API;
+5. points older open requests for the same workspace file at the newest one.
+
+Callers hold the sync lock (``approvals.locking.sync_lock``) so that one sync or
+approval at a time touches the mirror.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from approvals.exceptions import ApprovalsError, ForgeError
+from approvals.forge import ForgeClient, PullState, client_from_settings
+from approvals.git import PULL_REF_PREFIX, Mirror
+from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, RequestHead, SyncRun
+from approvals.signals import approved_state_changed
+from larr1.catalog import get_catalog
+from workspaces.contract import ChangeKind as ContractChangeKind
+from workspaces.contract import evaluate_change, evaluate_tree
+from workspaces.contract.model import path_stem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """What one sync changed, for the management command, the SyncRun row and tests."""
+
+    main_sha: str = ""
+    previous_main_sha: str = ""
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    force_pushed: list[int] = field(default_factory=list)
+    merged: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+    approved_added: list[str] = field(default_factory=list)
+    approved_changed: list[str] = field(default_factory=list)
+    approved_removed: list[str] = field(default_factory=list)
+    merged_outside: list[str] = field(default_factory=list)
+    forge_error: str = ""
+
+    @property
+    def refs_changed(self) -> int:
+        return len(set(self.created) | set(self.updated) | set(self.closed))
+
+    def lines(self) -> list[str]:
+        """Describe the changes in the active language, one line each."""
+        numbers = {
+            _("New requests"): self.created,
+            _("Updated requests"): self.updated,
+            _("Force-pushed requests"): self.force_pushed,
+            _("Merged requests"): self.merged,
+            _("Closed requests"): self.closed,
+            _("Reopened requests"): self.reopened,
+        }
+        paths = {
+            _("Approved files added"): self.approved_added,
+            _("Approved files changed"): self.approved_changed,
+            _("Approved files removed"): self.approved_removed,
+            _("Changed on main without Larr1"): self.merged_outside,
+        }
+        lines = [f"{label}: {', '.join(f'#{n}' for n in sorted(items))}" for label, items in numbers.items() if items]
+        lines += [f"{label}: {', '.join(sorted(items))}" for label, items in paths.items() if items]
+        if self.forge_error:
+            lines.append(_("The forge's API failed (%(code)s); states are from git only.") % {"code": self.forge_error})
+        if not lines:
+            lines.append(_("Nothing changed."))
+        return lines
+
+
+@dataclass
+class _Context:
+    """Per-sync state shared by the phases below."""
+
+    mirror: Mirror
+    catalog: object
+    main: str
+    previous_main: str | None
+    main_entries: dict
+    now: object
+    report: SyncReport
+    tree_cache: dict = field(default_factory=dict)
+
+    def tree(self, commit: str | None) -> dict:
+        if commit is None:
+            return {}
+        if commit not in self.tree_cache:
+            self.tree_cache[commit] = self.mirror.tree_entries(commit)
+        return self.tree_cache[commit]
+
+
+def sync_repository(
+    *, mirror: Mirror | None = None, forge: ForgeClient | None | bool = True, trigger: str = ""
+) -> SyncReport:
+    """Fetch the user repository and update requests and approved files; record a SyncRun.
+
+    ``forge=True`` uses the configured forge client (if any), ``None``/``False`` uses plain git.
+    Raises ApprovalsError (after recording the failed run) when git fails.
+    """
+    run = SyncRun.objects.create(trigger=trigger)
+    own_mirror = mirror is None
+    mirror = mirror or Mirror.from_settings()
+    client = client_from_settings() if forge is True else (forge or None)
+    try:
+        with mirror:
+            report = _sync(mirror, client)
+    except ApprovalsError as exc:
+        run.status = SyncRun.Status.FAILED
+        run.error_code = exc.code
+        run.summary = str(exc)[:2000]
+        run.finished_at = timezone.now()
+        run.save()
+        logger.warning("Sync failed: %s", exc)
+        raise
+    finally:
+        if own_mirror:
+            mirror.close()
+        if client is not None and forge is True:
+            client.close()
+    run.status = SyncRun.Status.SUCCEEDED
+    run.main_sha = report.main_sha
+    run.refs_changed = report.refs_changed
+    run.summary = "\n".join(report.lines())
+    run.finished_at = timezone.now()
+    run.save()
+    return report
+
+
+def _previous_main() -> str | None:
+    previous = (
+        SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).exclude(main_sha="").values_list("main_sha", flat=True)
+    )
+    return previous.first()
+
+
+def _sync(mirror: Mirror, client: ForgeClient | None) -> SyncReport:
+    mirror.fetch()
+    main = mirror.main_sha()
+    if main is None:
+        raise ApprovalsError("The mirror has no main branch after fetching.", code="branch-missing", permanent=True)
+    previous = _previous_main()
+    if previous and not mirror.has_commit(previous):
+        previous = None  # main was rewritten and the old commit is gone
+    report = SyncReport(main_sha=main, previous_main_sha=previous or "")
+    context = _Context(
+        mirror=mirror,
+        catalog=get_catalog(),
+        main=main,
+        previous_main=previous,
+        main_entries=mirror.tree_entries(main),
+        now=timezone.now(),
+        report=report,
+    )
+    context.tree_cache[main] = context.main_entries
+
+    pulls: dict[int, PullState] | None = None
+    if client is not None:
+        try:
+            pulls = client.list_pulls()
+        except ForgeError as exc:
+            logger.warning("Listing pull requests failed, using git only: %s", exc)
+            report.forge_error = exc.code
+
+    with transaction.atomic():
+        changed_paths = _sync_approved_files(context)
+        _sync_requests(context, pulls)
+        _mark_merged_by_content(context, changed_paths)
+        _record_outside_merges(context, changed_paths)
+        _update_superseded(mirror.forge)
+    logger.info(
+        "Synced main=%s created=%s updated=%s merged=%s",
+        main,
+        len(report.created),
+        len(report.updated),
+        len(report.merged),
+    )
+    return report
+
+
+# --- the approved state on main ----------------------------------------------------
+
+
+def _decode(data: bytes | None) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _sync_approved_files(context: _Context) -> dict[str, str]:
+    """Update ApprovedFile rows from main; return {path: "added"|"changed"|"removed"} for files whose blob changed."""
+    mirror, main = context.mirror, context.main
+    evaluations = evaluate_tree(context.main_entries, context.catalog)
+    blob_shas = mirror.blob_shas(main)
+    existing = {row.path: row for row in ApprovedFile.objects.all()}
+    changed: dict[str, str] = {}
+    usernames: set[str] = set()
+
+    for path, evaluation in evaluations.items():
+        spec = dataclasses.asdict(evaluation.spec) if evaluation.spec else None
+        values = {
+            "username": evaluation.spec.username if evaluation.spec else path_stem(path).lower(),
+            "blob_sha": blob_shas.get(path, ""),
+            "content": _decode(context.main_entries[path].data),
+            "valid": evaluation.ok and evaluation.spec is not None,
+            "findings": [finding.as_dict() for finding in evaluation.findings],
+            "spec": spec,
+            "removed_at": None,
+        }
+        row = existing.get(path)
+        if row is not None and all(getattr(row, name) == value for name, value in values.items()):
+            continue
+        blob_changed = row is None or row.removed_at is not None or row.blob_sha != values["blob_sha"]
+        if blob_changed:
+            values["commit_sha"] = mirror.last_change(main, path) or main
+            changed[path] = "added" if row is None or row.removed_at is not None else "changed"
+        values["updated_at"] = context.now
+        ApprovedFile.objects.update_or_create(path=path, defaults=values)
+        usernames.add(values["username"])
+        if row is not None and row.username and row.username != values["username"]:
+            usernames.add(row.username)
+
+    for path, row in existing.items():
+        if path in evaluations or row.removed_at is not None:
+            continue
+        row.removed_at = context.now
+        row.updated_at = context.now
+        row.commit_sha = main
+        row.save(update_fields=["removed_at", "updated_at", "commit_sha"])
+        changed[path] = "removed"
+        usernames.add(row.username)
+
+    report = context.report
+    report.approved_added = sorted(path for path, how in changed.items() if how == "added")
+    report.approved_changed = sorted(path for path, how in changed.items() if how == "changed")
+    report.approved_removed = sorted(path for path, how in changed.items() if how == "removed")
+    if usernames:
+        transaction.on_commit(
+            lambda: approved_state_changed.send(sender=ApprovedFile, usernames=set(usernames)), robust=True
+        )
+    return changed
+
+
+def _record_outside_merges(context: _Context, changed: dict[str, str]) -> None:
+    """Record an AuditEvent for each workspace file that changed on main without an approval in Larr1."""
+    if context.previous_main is None:
+        return  # the first sync imports main as it is
+    for path, how in sorted(changed.items()):
+        row = ApprovedFile.objects.get(path=path)
+        content = "" if how == "removed" else row.content
+        candidates = Request.objects.filter(path=path, file_after=content)
+        if how == "removed":
+            candidates = candidates.filter(change_kind=ChangeKind.DELETE)
+        if AuditEvent.objects.filter(request__in=candidates, action=AuditEvent.Action.APPROVED).exists():
+            continue
+        request = candidates.order_by("-opened_at", "-number").first()
+        AuditEvent.objects.create(
+            action=AuditEvent.Action.MERGED_OUTSIDE,
+            request=request,
+            commit=row.commit_sha,
+            username=row.username,
+            details={"path": path, "change": how},
+        )
+        context.report.merged_outside.append(path)
+        logger.info("Workspace file changed on main without Larr1: path=%s commit=%s", path, row.commit_sha)
+
+
+# --- pull requests -----------------------------------------------------------------
+
+
+def _sync_requests(context: _Context, pulls: dict[int, PullState] | None) -> None:
+    mirror, report = context.mirror, context.report
+    forge = mirror.forge
+    heads = mirror.list_heads()
+    requests = {request.number: request for request in Request.objects.filter(forge=forge)}
+    merged_heads = mirror.heads_merged_into_main()
+
+    for number, head in sorted(heads.items()):
+        request = requests.get(number)
+        if request is None:
+            request = _create_request(context, number, head)
+            requests[number] = request
+        elif request.head_sha != head:
+            _move_head(context, request, head)
+
+    for number, request in requests.items():
+        if number not in heads and request.state == Request.State.OPEN:
+            request.state = Request.State.CLOSED
+            request.save(update_fields=["state", "updated_at"])
+            report.closed.append(number)
+
+    if pulls is not None:
+        _apply_forge_state(context, requests, pulls)
+        return
+    for number in merged_heads:
+        request = requests.get(number)
+        if request is not None and request.state != Request.State.MERGED:
+            _mark_merged(context, request, commit=context.main)
+
+
+def _create_request(context: _Context, number: int, head: str) -> Request:
+    info = context.mirror.commit_info(head)
+    request = Request(
+        forge=context.mirror.forge,
+        number=number,
+        ref=f"{PULL_REF_PREFIX[context.mirror.forge]}{number}/head",
+        title=info.summary[:500],
+        author=info.author_name[:200],
+        head_sha=head,
+        opened_at=context.now,
+    )
+    _evaluate(context, request)
+    request.save()
+    RequestHead.objects.create(request=request, sha=head, first_seen_at=context.now)
+    context.report.created.append(number)
+    logger.info("Created request number=%s head=%s kind=%s", number, head, request.change_kind)
+    return request
+
+
+def _move_head(context: _Context, request: Request, head: str) -> None:
+    mirror = context.mirror
+    forced = not (mirror.has_commit(request.head_sha) and mirror.is_ancestor(request.head_sha, head))
+    request.head_sha = head
+    if context.mirror.forge == "git" or not request.url:
+        request.title = mirror.commit_info(head).summary[:500] or request.title
+    _evaluate(context, request)
+    if request.state == Request.State.DISMISSED:
+        # A new push after a dismissal asks for another look.
+        request.state = Request.State.OPEN
+        context.report.reopened.append(request.number)
+    request.save()
+    RequestHead.objects.create(request=request, sha=head, first_seen_at=context.now, forced=forced)
+    context.report.updated.append(request.number)
+    if forced:
+        context.report.force_pushed.append(request.number)
+    logger.info("Updated request number=%s head=%s forced=%s", request.number, head, forced)
+
+
+def _finding_key(finding) -> tuple:
+    return (finding.code, finding.field, tuple(sorted((k, str(v)) for k, v in finding.params.items())))
+
+
+def _evaluate(context: _Context, request: Request) -> None:
+    """Evaluate the request's head against its merge base with main, then re-check against main."""
+    mirror = context.mirror
+    merge_base = mirror.merge_base(request.head_sha, context.main)
+    base_entries = context.tree(merge_base)
+    head_entries = mirror.tree_entries(request.head_sha)
+    evaluation = evaluate_change(base_entries, head_entries, context.catalog)
+    findings = list(evaluation.findings)
+
+    touched = {path for path in (evaluation.path, evaluation.old_path) if path}
+    if merge_base != context.main and touched:
+        changed_on_main = mirror.changed_paths(merge_base, context.main) if merge_base else set(context.main_entries)
+        if touched & changed_on_main:
+            # Main changed the same file since the branch point: a stale request may
+            # collide with what was approved meanwhile (a re-added file, a username now taken).
+            against_main = evaluate_change(context.main_entries, head_entries, context.catalog)
+            seen = {_finding_key(finding) for finding in findings}
+            for finding in against_main.findings:
+                if finding.code.startswith("change.") or _finding_key(finding) in seen:
+                    continue
+                findings.append(finding)
+                seen.add(_finding_key(finding))
+
+    old_path = evaluation.old_path
+    new_path = evaluation.path if evaluation.kind != ContractChangeKind.DELETE else None
+    request.merge_base_sha = merge_base or ""
+    request.base_sha = context.main
+    request.change_kind = ChangeKind(evaluation.kind.value)
+    request.path = evaluation.path or ""
+    request.username = evaluation.username or ""
+    request.old_username = evaluation.old_username or ""
+    request.file_before = _decode(base_entries[old_path].data) if old_path in base_entries else ""
+    request.file_after = _decode(head_entries[new_path].data) if new_path in head_entries else ""
+    request.findings = [finding.as_dict() for finding in findings]
+    request.has_errors = any(finding.is_error for finding in findings)
+    request.risks = sorted({finding.code for finding in findings if finding.is_risk})
+    request.last_evaluated_at = context.now
+
+
+def _mark_merged(context: _Context, request: Request, *, commit: str) -> None:
+    request.state = Request.State.MERGED
+    request.superseded_by = None
+    if not request.merged_commit:
+        request.merged_commit = commit
+    request.save(update_fields=["state", "superseded_by", "merged_commit", "updated_at"])
+    context.report.merged.append(request.number)
+    logger.info("Request merged number=%s commit=%s", request.number, commit)
+
+
+def _mark_merged_by_content(context: _Context, changed: dict[str, str]) -> None:
+    """Mark open requests merged when a commit on main brought their file to the requested content.
+
+    Only commits since the last sync count, and only for requests seen before this
+    sync, so a new request that happens to match main is not taken as merged.
+    """
+    if context.previous_main is None or context.previous_main == context.main:
+        return
+    touched = context.mirror.touched_paths(context.previous_main, context.main)
+    candidates = Request.objects.filter(
+        forge=context.mirror.forge, state=Request.State.OPEN, path__in=touched, opened_at__lt=context.now
+    ).exclude(change_kind=ChangeKind.NONE)
+    for request in candidates:
+        entry = context.main_entries.get(request.path)
+        if request.change_kind == ChangeKind.DELETE:
+            merged = entry is None
+        else:
+            merged = entry is not None and _decode(entry.data) == request.file_after and request.file_after != ""
+        if merged:
+            commit = context.mirror.last_change(context.main, request.path) or context.main
+            _mark_merged(context, request, commit=commit)
+
+
+def _apply_forge_state(context: _Context, requests: dict[int, Request], pulls: dict[int, PullState]) -> None:
+    report = context.report
+    for number, request in requests.items():
+        pull = pulls.get(number)
+        if pull is None:
+            continue
+        request.title = pull.title[:500] or request.title
+        request.author = pull.author[:200] or request.author
+        request.url = pull.url[:500]
+        if pull.created_at is not None:
+            request.opened_at = pull.created_at
+        previous = request.state
+        if pull.state == "merged":
+            request.state = Request.State.MERGED
+            request.merged_commit = request.merged_commit or pull.merge_commit
+            request.superseded_by = None
+        elif pull.state == "closed" and previous != Request.State.DISMISSED:
+            request.state = Request.State.CLOSED
+        elif pull.state == "open" and previous == Request.State.CLOSED:
+            request.state = Request.State.OPEN
+        request.save()
+        if request.state != previous:
+            transitions = {
+                Request.State.MERGED: report.merged,
+                Request.State.CLOSED: report.closed,
+                Request.State.OPEN: report.reopened,
+            }
+            transitions[request.state].append(number)
+
+
+def _update_superseded(forge: str) -> None:
+    """Point older open requests for the same workspace file at the newest open one."""
+    open_requests = Request.objects.filter(forge=forge, state=Request.State.OPEN).exclude(path="")
+    newest: dict[str, Request] = {}
+    for request in open_requests.order_by("opened_at", "number"):
+        newest[request.path] = request
+    for request in open_requests:
+        target = newest[request.path]
+        superseded_by_id = None if target.pk == request.pk else target.pk
+        if request.superseded_by_id != superseded_by_id:
+            Request.objects.filter(pk=request.pk).update(superseded_by_id=superseded_by_id)
+    Request.objects.filter(forge=forge, superseded_by__isnull=False).exclude(state=Request.State.OPEN).update(
+        superseded_by=None
+    )
