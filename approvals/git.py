@@ -408,8 +408,11 @@ class Mirror:
         return {path.decode("utf-8", "replace").strip("\n") for path in output.split(b"\0") if path.strip(b"\n")}
 
     def last_change(self, commit: str, path: str) -> str | None:
-        """Return the newest commit up to ``commit`` that changed ``path``."""
-        output = self._git("log", "-1", "--format=%H", commit, "--", path)
+        """Return the newest commit on the first-parent line of ``commit`` that changed ``path``.
+
+        For a pull request merged with a merge commit that is the merge, not the branch's commit.
+        """
+        output = self._git("log", "-1", "--first-parent", "--format=%H", commit, "--", path)
         return output or None
 
     def commit_info(self, sha: str) -> CommitInfo:

@@ -2,8 +2,9 @@
 
 A ``RemoteRepo`` has ``main`` and pull-request refs (``refs/pull/<n>/head``, or
 ``refs/merge-requests/<n>/head`` for GitLab). Commits are made with plumbing
-commands and a temporary index, so no work tree is involved and any content is
-possible: symlinks, binary and huge blobs, files outside ``user/``.
+commands and a temporary index, so nothing is checked out (git only needs an
+empty scratch work tree for some index commands) and any content is possible:
+symlinks, binary and huge blobs, files outside ``user/``.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class RemoteRepo:
         if parents is None:
             parents = [self.main] if self.main else []
         with tempfile.TemporaryDirectory() as scratch:
-            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": scratch}
             if parents:
                 self.git("read-tree", parents[0], env=env)
             for path, content in files.items():
@@ -232,7 +233,7 @@ class RemoteRepo:
                 check=True,
             ).stdout
             with tempfile.TemporaryDirectory() as scratch:
-                env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+                env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": scratch}
                 self.git("read-tree", tip, env=env)
                 if patch:
                     self.git("apply", "--cached", "-", input=patch, env=env)

@@ -17,13 +17,6 @@ SECRET = "s3cr3t-Token-for-tests-9f2c"
 
 
 @pytest.fixture
-def remote(tmp_path):
-    repo = RemoteRepo(tmp_path / "remote.git")
-    repo.commit_to_main({"README.md": "# Users\n", "user/.gitkeep": ""})
-    return repo
-
-
-@pytest.fixture
 def mirror(tmp_path, remote):
     with Mirror(tmp_path / "mirror.git", remote.url, timeout=20) as mirror:
         yield mirror
@@ -153,6 +146,7 @@ def test_it_reads_every_tree_entry_from_objects(remote, mirror):
     assert set(entries) == {
         "README.md",
         "user/.gitkeep",
+        "user/carol.yaml",
         "user/alice.yaml",
         "user/link.yaml",
         "user/binary.yaml",
