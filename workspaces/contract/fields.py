@@ -44,6 +44,7 @@ def coerced(field: str, scalar: Scalar, key: str) -> Finding:
         field,
         f'{key}: "{scalar.text}"',
         line=scalar.line,
+        key_path=field,
         value=scalar.text,
         type=YAML_TYPE_NAMES.get(scalar.yaml_type, scalar.yaml_type),
     )
@@ -152,7 +153,7 @@ def check_cuda(scalar: Scalar, catalog: Catalog) -> list[Finding]:
     loose = _CUDA_LOOSE.match(text)
     if loose is not None:
         normalized = f"cuda{loose['version']}"
-        closest = normalized if normalized in catalog.cuda_versions else _closest(normalized, offered)
+        closest = normalized if normalized in catalog.cuda_versions else _closest_cuda(loose["version"], offered)
         suggestion = f"version: {closest}" if closest else None
         if normalized != text:
             return [error("cuda.format", "cuda.version", suggestion, **params)]
@@ -190,6 +191,29 @@ def check_storage(scalar: Scalar, catalog: Catalog) -> tuple[int | None, list[Fi
     if size_bytes > policy.maximum_bytes:
         return None, [error("storage.too-large", field, f"size: {policy.maximum}", maximum=policy.maximum, **params)]
     return size_bytes, []
+
+
+def _closest_cuda(version: str, offered: list[str]) -> str | None:
+    """Return the offered version nearest to ``version``: the same major version first, then the nearest minor."""
+    wanted = _version_tuple(version)
+    candidates = [(name, _version_tuple(name.removeprefix("cuda"))) for name in offered]
+    candidates = [(name, parts) for name, parts in candidates if parts]
+    if not wanted or not candidates:
+        return None
+
+    def distance(candidate: tuple[str, tuple[int, ...]]) -> tuple[int, int]:
+        parts = candidate[1]
+        minor = parts[1] if len(parts) > 1 else 0
+        wanted_minor = wanted[1] if len(wanted) > 1 else 0
+        return abs(parts[0] - wanted[0]), abs(minor - wanted_minor)
+
+    return min(candidates, key=distance)[0]
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", text):
+        return ()
+    return tuple(int(part) for part in text.split("."))
 
 
 def closest_key(key: str, allowed: list[str]) -> str | None:

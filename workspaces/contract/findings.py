@@ -60,7 +60,7 @@ MESSAGES = {
     ),
     "yaml.not-mapping": _("The file must be a YAML mapping with the sections user, profile, cuda and storage."),
     "yaml.coerced": _(
-        "%(field)s: the value %(value)s would be read as %(type)s, not as text, by YAML 1.1 tools. Put it in quotes."
+        "%(key_path)s: the value %(value)s would be read as %(type)s, not as text, by YAML 1.1 tools. Put it in quotes."
     ),
     # Keys and sections.
     "key.duplicate": _(
@@ -70,10 +70,10 @@ MESSAGES = {
     "key.unknown": _("Unknown key %(key)s. Allowed here: %(allowed)s."),
     "key.unknown:closest": _("Unknown key %(key)s. Did you mean %(closest)s? Allowed here: %(allowed)s."),
     "key.invalid": _("Line %(line)s has a key that is not plain text. Keys are single words such as username."),
-    "key.missing": _("The required key %(field)s is missing."),
-    "value.not-mapping": _("%(field)s must be a section with keys under it, not a single value."),
-    "value.not-text": _("%(field)s must be a single value, not a list or a section."),
-    "value.empty": _("%(field)s is empty. Write a value."),
+    "key.missing": _("The required key %(key_path)s is missing."),
+    "value.not-mapping": _("%(key_path)s must be a section with keys under it, not a single value."),
+    "value.not-text": _("%(key_path)s must be a single value, not a list or a section."),
+    "value.empty": _("%(key_path)s is empty. Write a value."),
     "layout.old": _(
         "The file uses the old layout with a workspace: section. The layout changed: profile, cuda and "
         "storage are now sections of their own. Use the layout in the suggestion."

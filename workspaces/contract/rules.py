@@ -94,7 +94,7 @@ def _check_path(path: str) -> list[Finding]:
     findings: list[Finding] = []
     stem = path_stem(path)
     name = path.rsplit("/", 1)[-1]
-    fixed_stem = sanitize_username(stem) or stem.lower()
+    fixed_stem = sanitize_username(stem, max_length=None) or stem.lower()
     expected = f"{USER_DIR}/{fixed_stem}.yaml"
 
     parts = path.split("/")
@@ -163,11 +163,11 @@ def _check_document(
         if key not in LAYOUT:
             findings.append(_unknown_key(key, "", list(LAYOUT), line, _node))
 
-    username = _section_text(sections, "user", "username", findings, root.line)
-    email = _section_text(sections, "user", "email", findings, root.line)
-    profile = _section_text(sections, "profile", "name", findings, root.line)
-    cuda = _section_text(sections, "cuda", "version", findings, root.line)
-    storage = _section_text(sections, "storage", "size", findings, root.line)
+    username = _section_text(sections, "user", "username", findings)
+    email = _section_text(sections, "user", "email", findings)
+    profile = _section_text(sections, "profile", "name", findings)
+    cuda = _section_text(sections, "cuda", "version", findings)
+    storage = _section_text(sections, "storage", "size", findings)
 
     stem = path_stem(path)
     if username is not None:
@@ -197,14 +197,18 @@ def _check_document(
 
 
 def _section_text(
-    sections: dict[str, tuple[int, Node]], section: str, key: str, findings: list[Finding], root_line: int
+    sections: dict[str, tuple[int, Node]], section: str, key: str, findings: list[Finding]
 ) -> Scalar | None:
-    """Return the scalar at section.key, or None after adding a finding for what is wrong with it."""
+    """Return the scalar at section.key, or None after adding a finding for what is wrong with it.
+
+    A missing key is not reported again when an unknown key is its likely misspelling.
+    """
     field = f"{section}.{key}"
     required = LAYOUT[section][key]
+    misspelt = {_misspelt_field(finding) for finding in findings if finding.code == "key.unknown"}
     if section not in sections:
-        if section in REQUIRED_SECTIONS and key == next(iter(LAYOUT[section])):
-            findings.append(error("key.missing", section, _example_section(section), field=section))
+        if section in REQUIRED_SECTIONS and key == next(iter(LAYOUT[section])) and section not in misspelt:
+            findings.append(error("key.missing", section, _example_section(section), key_path=section))
         return None
 
     section_line, node = sections[section]
@@ -214,7 +218,7 @@ def _section_text(
         if key == next(iter(LAYOUT[section])):
             value = node.text if isinstance(node, Scalar) and node.text else "..."
             suggestion = f"{section}:\n  {key}: {value}"
-            findings.append(error("value.not-mapping", section, suggestion, line=section_line, field=section))
+            findings.append(error("value.not-mapping", section, suggestion, line=section_line, key_path=section))
         return None
 
     if key == next(iter(LAYOUT[section])):
@@ -223,17 +227,25 @@ def _section_text(
                 findings.append(_unknown_key(other_key, section, list(LAYOUT[section]), line, value))
 
     if key not in node.items:
-        if required:
-            findings.append(error("key.missing", field, f"{key}: ...", line=section_line, field=field))
+        if required and field not in misspelt:
+            findings.append(error("key.missing", field, f"{key}: ...", line=section_line, key_path=field))
         return None
     line, value = node.items[key]
     if not isinstance(value, Scalar):
-        findings.append(error("value.not-text", field, None, line=line, field=field))
+        findings.append(error("value.not-text", field, None, line=line, key_path=field))
         return None
     if value.yaml_type == "null" or not value.text.strip():
-        findings.append(error("value.empty", field, None, line=line, field=field))
+        findings.append(error("value.empty", field, None, line=line, key_path=field))
         return None
     return value
+
+
+def _misspelt_field(finding: Finding) -> str | None:
+    closest = finding.params.get("closest")
+    if closest is None:
+        return None
+    section = finding.field.rsplit(".", 1)[0] if "." in finding.field else ""
+    return f"{section}.{closest}" if section else closest
 
 
 def _unknown_key(key: str, section: str, allowed: list[str], line: int, value: Node) -> Finding:

@@ -28,14 +28,15 @@ def is_reserved(username: str) -> bool:
     return username in RESERVED_USERNAMES or username.startswith(RESERVED_PREFIXES)
 
 
-def sanitize_username(text: str) -> str | None:
+def sanitize_username(text: str, max_length: int | None = USERNAME_MAX_LENGTH) -> str | None:
     """Return the closest valid username to ``text`` ("Jules_K" → "jules-k"), or None when none is close."""
     candidate = text.strip().lower()
     candidate = re.sub(r"[\s_.]+", "-", candidate)
     candidate = re.sub(r"[^-a-z0-9]", "", candidate)
     candidate = re.sub(r"-{2,}", "-", candidate)
     candidate = candidate.lstrip("-0123456789").rstrip("-")
-    candidate = candidate[:USERNAME_MAX_LENGTH].rstrip("-")
+    if max_length is not None:
+        candidate = candidate[:max_length].rstrip("-")
     if not candidate or not USERNAME_PATTERN.match(candidate):
         return None
     return candidate
