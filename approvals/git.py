@@ -165,15 +165,18 @@ class Mirror:
     def from_settings(cls) -> Mirror:
         if not settings.LARR1_REPO_URL:
             raise GitError("LARR1_REPO_URL is not set.", code="not-configured", permanent=True)
-        return cls(
-            settings.LARR1_MIRROR_DIR,
-            settings.LARR1_REPO_URL,
-            forge=settings.LARR1_FORGE,
-            branch=settings.LARR1_REPO_BRANCH,
-            timeout=settings.LARR1_GIT_TIMEOUT,
-            credentials=Credentials(settings.LARR1_GIT_USERNAME, settings.LARR1_GIT_PASSWORD),
-            committer=(settings.LARR1_GIT_COMMITTER_NAME, settings.LARR1_GIT_COMMITTER_EMAIL),
-        )
+        try:
+            return cls(
+                settings.LARR1_MIRROR_DIR,
+                settings.LARR1_REPO_URL,
+                forge=settings.LARR1_FORGE,
+                branch=settings.LARR1_REPO_BRANCH,
+                timeout=settings.LARR1_GIT_TIMEOUT,
+                credentials=Credentials(settings.LARR1_GIT_USERNAME, settings.LARR1_GIT_PASSWORD),
+                committer=(settings.LARR1_GIT_COMMITTER_NAME, settings.LARR1_GIT_COMMITTER_EMAIL),
+            )
+        except ValueError as exc:
+            raise GitError(str(exc), code="not-configured", permanent=True) from None
 
     # --- lifecycle -------------------------------------------------------------
 

@@ -115,10 +115,11 @@ def sync_repository(
     Raises ApprovalsError (after recording the failed run) when git fails.
     """
     run = SyncRun.objects.create(trigger=trigger)
-    own_mirror = mirror is None
-    mirror = mirror or Mirror.from_settings()
-    client = client_from_settings() if forge is True else (forge or None)
+    client = None
     try:
+        if mirror is None:
+            mirror = Mirror.from_settings()
+        client = client_from_settings() if forge is True else (forge or None)
         with mirror:
             report = _sync(mirror, client)
     except ApprovalsError as exc:
@@ -130,8 +131,6 @@ def sync_repository(
         logger.warning("Sync failed: %s", exc)
         raise
     finally:
-        if own_mirror:
-            mirror.close()
         if client is not None and forge is True:
             client.close()
     run.status = SyncRun.Status.SUCCEEDED
