@@ -1,0 +1,357 @@
+"""Admin pages: the queue of requests, one request with its what-if, decisions, the audit log,
+workspaces and capacity.
+
+Decisions go through ``approvals.merging`` (which merges, records the audit event
+and changes the state only if nobody decided first); these views never touch git
+or Kubernetes themselves, and read the cluster only through
+``workspaces.capacity_source``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from approvals import emails
+from approvals.forms import ApproveForm, AuditFilterForm, QueueFilterForm, RejectForm
+from approvals.models import ApprovedFile, AuditEvent, Request
+from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
+from workspaces import capacity_source
+from workspaces.capacity import Verdict
+from workspaces.contract.findings import Finding
+
+logger = logging.getLogger(__name__)
+
+QUEUE_PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 100
+
+RISK_LABELS = {
+    "risk.email-changed": _("E-mail change"),
+    "risk.rename": _("Rename"),
+    "risk.delete": _("Deletion"),
+    "risk.storage-near-limit": _("Storage near limit"),
+}
+
+# Why a request does not fit, or why the estimate is unknown; keyed by capacity.plan()'s reason codes.
+CAPACITY_REASONS = {
+    "cluster-unreachable": _("The cluster cannot be read right now, so its capacity is unknown."),
+    "profile-unknown": _("The request names no profile the catalog offers, so its GPU needs are unknown."),
+    "budget-unknown": _(
+        "The most likely node reports no GPU memory and the catalog states none for it, "
+        "so it is unknown whether the GPU memory suffices."
+    ),
+    "no-gpu-nodes": _("No schedulable node offers GPUs."),
+    "no-free-gpu": _("No node has a free GPU share left for this profile."),
+    "no-gpu-memory": _("No node has enough free GPU memory for this profile."),
+}
+
+DECISION_ACTIONS = (
+    AuditEvent.Action.APPROVED,
+    AuditEvent.Action.REJECTED,
+    AuditEvent.Action.DISMISSED,
+    AuditEvent.Action.MERGED_OUTSIDE,
+)
+
+APPROVE_BLOCKED = {
+    "has-errors": _("The request has errors. Ask the author to fix them; it cannot be approved."),
+    "does-not-fit": _("The request does not fit on any node. Free capacity first or ask for a smaller profile."),
+    "not-open": _("The request is no longer open."),
+}
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "context", "added", "removed" or "hunk"
+    old_number: int | None
+    new_number: int | None
+    text: str
+
+
+def diff_lines(before: str, after: str) -> list[DiffLine]:
+    """Return the unified diff of two workspace files as lines for the template (which escapes them)."""
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    lines: list[DiffLine] = []
+    for group in matcher.get_grouped_opcodes(n=3):
+        first, last = group[0], group[-1]
+        lines.append(
+            DiffLine(
+                "hunk", None, None, f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@"
+            )
+        )
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                for offset, text in enumerate(old_lines[i1:i2]):
+                    lines.append(DiffLine("context", i1 + offset + 1, j1 + offset + 1, text))
+                continue
+            for offset, text in enumerate(old_lines[i1:i2]):
+                lines.append(DiffLine("removed", i1 + offset + 1, None, text))
+            for offset, text in enumerate(new_lines[j1:j2]):
+                lines.append(DiffLine("added", None, j1 + offset + 1, text))
+    return lines
+
+
+def _finding_rows(findings: list[dict]) -> list[dict]:
+    rows = []
+    for data in findings:
+        finding = Finding.from_dict(data)
+        rows.append(
+            {
+                "severity": finding.severity.value,
+                "severity_label": finding.severity.label,
+                "code": finding.code,
+                "field": finding.field,
+                "line": finding.line,
+                "message": finding.message,
+                "suggestion": finding.suggestion,
+                "is_risk": finding.is_risk,
+            }
+        )
+    # Errors first, then warnings; the file's own order within each.
+    return sorted(rows, key=lambda row: row["severity"] != "error")
+
+
+def _summary(request_obj: Request) -> dict:
+    """Findings at a glance for the queue: counts and risk badges, from the row alone (no query)."""
+    errors = sum(1 for finding in request_obj.findings if finding.get("severity") == "error")
+    warnings = sum(1 for finding in request_obj.findings if finding.get("severity") == "warning")
+    return {
+        "request": request_obj,
+        "errors": errors,
+        "warnings": warnings,
+        "risks": [RISK_LABELS.get(code, code) for code in request_obj.risks],
+    }
+
+
+def _approval_blocker(request_obj: Request, plan) -> str:
+    """Return why the request cannot be approved now, as an APPROVE_BLOCKED code, or ""."""
+    if not request_obj.is_open:
+        return "not-open"
+    if request_obj.has_errors:
+        return "has-errors"
+    if plan.verdict == Verdict.DOES_NOT_FIT:
+        return "does-not-fit"
+    return ""
+
+
+def _workspace_model():
+    """Return workspaces.models.Workspace, or None while provisioning has not landed it."""
+    try:
+        from workspaces.models import Workspace
+    except ImportError:
+        return None
+    return Workspace
+
+
+def _latest_run(workspace):
+    """Return the newest provisioning run of ``workspace`` with its steps, or None."""
+    return workspace.runs.order_by("-started_at", "-pk").prefetch_related("steps").first()
+
+
+def _decided_message(request_obj: Request) -> str:
+    """Say who decided on the request first, and when, for the admin who came second."""
+    event = (
+        request_obj.events.filter(action__in=DECISION_ACTIONS).select_related("actor").order_by("-at", "-pk").first()
+    )
+    if event is None:
+        return ""
+    actor = event.actor.email if event.actor else _("Larr1")
+    return _("%(action)s by %(actor)s at %(at)s.") % {
+        "action": event.get_action_display(),
+        "actor": actor,
+        "at": formats.date_format(timezone.localtime(event.at), "DATETIME_FORMAT"),
+    }
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+@require_GET
+@admin_required
+def queue(request):
+    form = QueueFilterForm(request.GET or None)
+    requests = form.filter(Request.objects.all()).order_by("opened_at", "number")
+    page = Paginator(requests, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [_summary(item) for item in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "approvals/queue.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "section": "queue"},
+    )
+
+
+@require_GET
+@admin_required
+def request_detail(request, pk: int):
+    request_obj = _get_request_for_admin(request, pk)
+    heads = list(request_obj.heads.all())
+    events = list(request_obj.events.select_related("actor").order_by("-at", "-pk")[:20])
+    plan = capacity_source.plan_for_request(request_obj, capacity_source.read_cluster())
+    blocker = _approval_blocker(request_obj, plan)
+    risky = bool(request_obj.risks)
+
+    initial = {"head_sha": request_obj.head_sha}
+    context = {
+        "req": request_obj,
+        "heads": heads,
+        "earlier_heads": [head for head in heads if head.sha != request_obj.head_sha],
+        "events": events,
+        "diff": diff_lines(request_obj.file_before, request_obj.file_after),
+        "findings": _finding_rows(request_obj.findings),
+        "risks": [{"code": code, "label": RISK_LABELS.get(code, code)} for code in request_obj.risks],
+        "risky": risky,
+        "plan": plan,
+        "capacity_reason": CAPACITY_REASONS.get(plan.reason, ""),
+        "blocker": blocker,
+        "blocker_message": APPROVE_BLOCKED.get(blocker, ""),
+        "approve_form": ApproveForm(initial=initial, risky=risky),
+        "reject_form": RejectForm(initial=initial),
+        "section": "queue",
+    }
+    return render(request, "approvals/request_detail.html", context)
+
+
+@require_GET
+@admin_required
+def request_state(request, pk: int):
+    """The live part of the request page: state, last decision and provisioning progress."""
+    request_obj = _get_request_for_admin(request, pk)
+    event = request_obj.events.select_related("actor").order_by("-at", "-pk").first()
+    workspace = run = None
+    Workspace = _workspace_model()
+    if Workspace is not None and request_obj.username and request_obj.state == Request.State.MERGED:
+        workspace = Workspace.objects.filter(username=request_obj.username).order_by("-created_at").first()
+        run = _latest_run(workspace) if workspace else None
+    context = {"req": request_obj, "event": event, "workspace": workspace, "run": run}
+    return render(request, "approvals/_request_state.html", context)
+
+
+@require_POST
+@admin_required
+def approve(request, pk: int):
+    request_obj = _get_request_for_admin(request, pk)
+    form = ApproveForm(request.POST, risky=bool(request_obj.risks))
+    back = redirect("approvals:request", pk=request_obj.pk)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
+
+    # Checked here as well as by the merge step, so the page says why before any git work.
+    plan = capacity_source.plan_for_request(request_obj, capacity_source.read_cluster())
+    blocker = _approval_blocker(request_obj, plan)
+    if blocker and blocker != "not-open":
+        messages.error(request, APPROVE_BLOCKED[blocker])
+        return back
+
+    # "not-open" falls through: merging.approve() explains who decided first and when.
+    from approvals import merging
+
+    outcome = merging.approve(request_obj.pk, form.cleaned_data["head_sha"], request.user)
+    _report_outcome(request, request_obj, outcome)
+    if outcome.code == "merged":
+        emails.notify_approved(request_obj.pk)
+    logger.info("Approval answered request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
+    return back
+
+
+def _decide(request, pk: int, decide, notify):
+    request_obj = _get_request_for_admin(request, pk)
+    form = RejectForm(request.POST)
+    back = redirect("approvals:request", pk=request_obj.pk)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
+
+    outcome = decide(request_obj.pk, form.cleaned_data["head_sha"], request.user, form.cleaned_data["reason"])
+    _report_outcome(request, request_obj, outcome)
+    if outcome.ok and notify is not None:
+        notify(request_obj.pk)
+    logger.info("Decision answered request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
+    return back
+
+
+def _report_outcome(request, request_obj: Request, outcome) -> None:
+    if outcome.ok:
+        messages.success(request, outcome.message)
+        return
+    if outcome.code == "already-decided":
+        request_obj.refresh_from_db()
+        decided = _decided_message(request_obj)
+        messages.error(request, f"{outcome.message} {decided}".strip())
+        return
+    messages.error(request, outcome.message)
+
+
+@require_POST
+@admin_required
+def reject(request, pk: int):
+    from approvals import merging
+
+    return _decide(request, pk, merging.reject, emails.notify_rejected)
+
+
+@require_POST
+@admin_required
+def dismiss(request, pk: int):
+    from approvals import merging
+
+    return _decide(request, pk, merging.dismiss, None)
+
+
+@require_GET
+@admin_required
+def audit(request):
+    form = AuditFilterForm(request.GET or None)
+    events = form.filter(AuditEvent.objects.select_related("actor", "request")).order_by("-at", "-pk")
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "approvals/audit.html",
+        {"form": form, "page": page, "query": query.urlencode(), "section": "audit"},
+    )
+
+
+@require_GET
+@admin_required
+def workspaces(request):
+    Workspace = _workspace_model()
+    rows = list(Workspace.objects.order_by("username", "-created_at")) if Workspace is not None else None
+    approved = list(ApprovedFile.objects.filter(removed_at__isnull=True).order_by("username"))
+    context = {"workspaces": rows, "approved": approved, "section": "workspaces"}
+    template = "approvals/_workspace_rows.html" if request.headers.get("HX-Request") else "approvals/workspaces.html"
+    return render(request, template, context)
+
+
+@require_GET
+@admin_required
+def workspace_state(request, username: str):
+    """The live state of one workspace and its newest provisioning run."""
+    workspace = _get_workspace_for_admin(request, username)
+    return render(request, "approvals/_workspace_state.html", {"workspace": workspace, "run": _latest_run(workspace)})
+
+
+@require_GET
+@admin_required
+def capacity(request):
+    plan = capacity_source.plan_for_cluster(capacity_source.read_cluster())
+    context = {"plan": plan, "capacity_reason": CAPACITY_REASONS.get(plan.reason, ""), "section": "capacity"}
+    return render(request, "approvals/capacity.html", context)

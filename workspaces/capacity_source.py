@@ -1,0 +1,274 @@
+"""Read what capacity planning needs: GPU nodes and GPU pods from the cluster, sizes from the database.
+
+Two list calls per read (nodes, and pods in every namespace), whatever the number
+of workspaces. When the cluster cannot be read, ``read_cluster()`` returns None and
+the pages say that capacity is unknown instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import urllib3
+from django.conf import settings
+from kubernetes import client
+from kubernetes.client import ApiException
+from kubernetes.config import ConfigException
+
+from larr1.catalog import get_catalog
+from workspaces import capacity, kube, names
+from workspaces.contract.catalog import Catalog
+from workspaces.contract.parsing import Mapping, Scalar, parse_yaml
+from workspaces.contract.quantities import QuantityError, parse_bytes, parse_quantity
+
+logger = logging.getLogger(__name__)
+
+# Labels that NVIDIA's GPU feature discovery puts on nodes (gpu.memory is in MiB per GPU).
+GFD_MEMORY_LABEL = "nvidia.com/gpu.memory"
+GFD_COUNT_LABEL = "nvidia.com/gpu.count"
+GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
+
+# Taints that keep every new pod away. Other NoSchedule taints (such as
+# nvidia.com/gpu) are usually tolerated by GPU pods, so they do not count here.
+_BLOCKING_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    nodes: list[capacity.Node]
+    pods: list[capacity.GpuPod]
+
+
+@dataclass(frozen=True)
+class WorkspaceFields:
+    """The fields of a workspace file that capacity depends on."""
+
+    username: str | None
+    email: str | None
+    profile: str | None
+    storage_bytes: int | None  # None when absent (the catalog's default applies) or invalid
+
+
+def read_cluster(catalog: Catalog | None = None) -> ClusterSnapshot | None:
+    """List GPU nodes and the pods that request GPUs; return None when the cluster cannot be read."""
+    catalog = catalog or get_catalog()
+    timeout = settings.LARR1_KUBE_TIMEOUT
+    try:
+        # The process-wide client has urllib3's retries off, so an unreachable API
+        # server costs one attempt bounded by the timeout, not several.
+        core = client.CoreV1Api(kube.api_client())
+        node_list = core.list_node(_request_timeout=timeout)
+        pod_list = core.list_pod_for_all_namespaces(
+            field_selector="status.phase!=Succeeded,status.phase!=Failed", _request_timeout=timeout
+        )
+    except (ConfigException, OSError) as exc:
+        logger.warning("Cannot read the cluster for capacity: %s", type(exc).__name__)
+        return None
+    except ApiException as exc:
+        logger.warning("Kubernetes refused the capacity read: status=%s reason=%s", exc.status, exc.reason)
+        return None
+    except urllib3.exceptions.HTTPError as exc:
+        logger.warning("Cannot reach the Kubernetes API for capacity: %s", type(exc).__name__)
+        return None
+
+    nodes = [node for node in (_node(item, catalog) for item in node_list.items) if node.gpu_allocatable > 0]
+    profiles = approved_profiles()
+    pods = [pod for pod in (_gpu_pod(item, catalog, profiles) for item in pod_list.items) if pod is not None]
+    return ClusterSnapshot(nodes=nodes, pods=pods)
+
+
+def _node(item, catalog: Catalog) -> capacity.Node:
+    allocatable = item.status.allocatable or {}
+    labels = item.metadata.labels or {}
+
+    memory_allocatable = None
+    if catalog.gpu.memory_resource in allocatable:
+        memory_allocatable = _count(allocatable[catalog.gpu.memory_resource]) * catalog.gpu.memory_unit_mib
+
+    reported = None
+    if GFD_MEMORY_LABEL in labels:
+        per_gpu = _count(labels[GFD_MEMORY_LABEL])
+        reported = per_gpu * max(_count(labels.get(GFD_COUNT_LABEL, "1")), 1) if per_gpu else None
+
+    return capacity.Node(
+        name=item.metadata.name,
+        gpu_allocatable=_count(allocatable.get(catalog.gpu.resource, "0")),
+        reported_gpu_memory_mib=reported,
+        gpu_memory_allocatable_mib=memory_allocatable,
+        schedulable=_is_schedulable(item),
+        product=labels.get(GFD_PRODUCT_LABEL, ""),
+    )
+
+
+def _is_schedulable(item) -> bool:
+    if item.spec.unschedulable:
+        return False
+    ready = any(c.type == "Ready" and c.status == "True" for c in item.status.conditions or [])
+    if not ready:
+        return False
+    for taint in item.spec.taints or []:
+        if taint.effect in ("NoSchedule", "NoExecute") and taint.key.startswith(_BLOCKING_TAINT_PREFIXES):
+            return False
+    return True
+
+
+def _gpu_pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.GpuPod | None:
+    requests = _pod_requests(item)
+    gpu_count = _count(requests.get(catalog.gpu.resource, "0"))
+    if gpu_count == 0:
+        return None
+    username = (item.metadata.labels or {}).get(names.WORKSPACE_LABEL, "")
+
+    if catalog.gpu.memory_resource in requests:
+        memory_mib = _count(requests[catalog.gpu.memory_resource]) * catalog.gpu.memory_unit_mib
+    else:
+        # Only GPUs are counted (time-sliced): a workspace uses its profile's GPU memory,
+        # another pod an amount nobody declared, counted as zero.
+        profile = catalog.profiles.get(profiles.get(username, ""))
+        memory_mib = profile.gpu_memory_gib * capacity.GIB_IN_MIB if profile else 0
+
+    return capacity.GpuPod(
+        namespace=item.metadata.namespace,
+        name=item.metadata.name,
+        node=item.spec.node_name or "",
+        gpu_count=gpu_count,
+        gpu_memory_mib=memory_mib,
+        username=username,
+    )
+
+
+def _pod_requests(item) -> dict[str, str]:
+    """Return the pod's effective requests the way the scheduler sums them.
+
+    Containers add up; an init container runs alone, so the pod needs at least the
+    largest of them (sidecar init containers are not modelled).
+    """
+    totals: dict[str, int] = {}
+    for container in item.spec.containers or []:
+        for name, value in _container_requests(container).items():
+            totals[name] = totals.get(name, 0) + value
+    for container in item.spec.init_containers or []:
+        for name, value in _container_requests(container).items():
+            totals[name] = max(totals.get(name, 0), value)
+    return {name: str(value) for name, value in totals.items()}
+
+
+def _container_requests(container) -> dict[str, int]:
+    resources = container.resources
+    if resources is None:
+        return {}
+    # Extended resources such as nvidia.com/gpu are set as limits; requests default to them.
+    merged = {**(resources.limits or {}), **(resources.requests or {})}
+    return {name: _count(value) for name, value in merged.items() if "/" in name}
+
+
+def _count(value) -> int:
+    try:
+        return int(parse_quantity(str(value)))
+    except QuantityError:
+        return 0
+
+
+# --- the database side -------------------------------------------------------------
+
+
+def read_workspace_fields(text: str) -> WorkspaceFields:
+    """Read username, e-mail, profile and storage from a workspace file; a field that cannot be read is None."""
+    parsed = parse_yaml(text or "")
+    root = parsed.root
+    if not isinstance(root, Mapping):
+        return WorkspaceFields(None, None, None, None)
+    username = _scalar_at(root, "user", "username")
+    email = _scalar_at(root, "user", "email")
+    profile = _scalar_at(root, "profile", "name")
+    storage = _scalar_at(root, "storage", "size")
+    storage_bytes = None
+    if storage is not None:
+        try:
+            storage_bytes = parse_bytes(storage)
+        except QuantityError:
+            storage_bytes = None
+    return WorkspaceFields(username, email, profile, storage_bytes)
+
+
+def _scalar_at(root: Mapping, section: str, key: str) -> str | None:
+    entry = root.items.get(section)
+    if entry is None or not isinstance(entry[1], Mapping):
+        return None
+    value = entry[1].items.get(key)
+    if value is None or not isinstance(value[1], Scalar):
+        return None
+    return value[1].text
+
+
+def _approved_files():
+    from approvals.models import ApprovedFile
+
+    return ApprovedFile.objects.filter(removed_at__isnull=True, valid=True).only("username", "content")
+
+
+def approved_profiles() -> dict[str, str]:
+    """Map each approved workspace's username to its profile name."""
+    profiles = {}
+    for approved in _approved_files():
+        fields = read_workspace_fields(approved.content)
+        if fields.profile:
+            profiles[approved.username] = fields.profile
+    return profiles
+
+
+def approved_storage(catalog: Catalog | None = None) -> dict[str, int]:
+    """Map each approved workspace's username to its storage size in bytes (the default when absent)."""
+    catalog = catalog or get_catalog()
+    sizes = {}
+    for approved in _approved_files():
+        fields = read_workspace_fields(approved.content)
+        sizes[approved.username] = fields.storage_bytes or catalog.storage.default_bytes
+    return sizes
+
+
+def request_demand(request, catalog: Catalog, storage: dict[str, int]) -> tuple[capacity.Demand | None, bool]:
+    """Return the request's demand and whether it needs capacity at all.
+
+    ``request`` is an approvals.models.Request; ``storage`` is ``approved_storage()``.
+    """
+    kind = request.change_kind
+    if kind == "none":
+        return None, False
+    if kind == "delete":
+        username = request.old_username or request.username
+        return capacity.deletion_demand(username, storage.get(username, 0)), True
+
+    after = read_workspace_fields(request.file_after)
+    username = request.username or after.username or ""
+    if kind == "rename":
+        old = request.old_username
+        releases = (old,) if old else ()
+        current = storage.get(old, 0) if old else 0
+    else:
+        releases = (username,) if kind == "update" else ()
+        current = storage.get(username, 0) if kind == "update" else 0
+    demand = capacity.workspace_demand(
+        catalog, username, after.profile, after.storage_bytes, releases=releases, current_storage_bytes=current
+    )
+    return demand, True
+
+
+def plan_for_request(request, snapshot: ClusterSnapshot | None) -> capacity.CapacityPlan:
+    """Estimate the request's effect on GPU memory and storage."""
+    catalog = get_catalog()
+    storage = approved_storage(catalog)
+    demand, needs_capacity = request_demand(request, catalog, storage)
+    nodes = snapshot.nodes if snapshot else None
+    pods = snapshot.pods if snapshot else []
+    return capacity.plan(catalog, nodes, pods, demand, storage, needs_capacity=needs_capacity)
+
+
+def plan_for_cluster(snapshot: ClusterSnapshot | None) -> capacity.CapacityPlan:
+    """Describe the cluster's GPU memory and storage as they are, with no request."""
+    catalog = get_catalog()
+    storage = approved_storage(catalog)
+    nodes = snapshot.nodes if snapshot else None
+    pods = snapshot.pods if snapshot else []
+    return capacity.plan(catalog, nodes, pods, None, storage, needs_capacity=False)
