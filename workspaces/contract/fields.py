@@ -16,15 +16,6 @@ from workspaces.contract.usernames import USERNAME_MAX_LENGTH, USERNAME_PATTERN,
 if TYPE_CHECKING:
     from workspaces.contract.catalog import Catalog
 
-# How YAML 1.1 would read a plain value, for the yaml.coerced message.
-YAML_TYPE_NAMES = {
-    "bool": "true/false",
-    "int": "a number",
-    "float": "a number",
-    "null": "an empty value",
-    "timestamp": "a date",
-}
-
 _EMAIL = re.compile(r"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@(?P<domain>[^@\s]{1,253})$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _STORAGE = re.compile(r"^(?P<number>[0-9]+)(?P<unit>Gi|Ti)$")
@@ -46,7 +37,7 @@ def coerced(field: str, scalar: Scalar, key: str) -> Finding:
         line=scalar.line,
         key_path=field,
         value=scalar.text,
-        type=YAML_TYPE_NAMES.get(scalar.yaml_type, scalar.yaml_type),
+        type=scalar.yaml_type,
     )
 
 

@@ -141,6 +141,19 @@ MESSAGES = {
 }
 
 
+# Parameters stored as language-neutral words and shown translated.
+PARAM_LABELS = {
+    "type": {
+        "bool": _("a true/false value"),
+        "int": _("a number"),
+        "float": _("a number"),
+        "null": _("an empty value"),
+        "timestamp": _("a date"),
+    },
+    "kind": {"tree": _("folder"), "submodule": _("submodule")},
+}
+
+
 class _KeepMissing(dict):
     """Format parameters that leave an unknown placeholder visible instead of raising KeyError."""
 
@@ -178,7 +191,11 @@ class Finding:
             template = MESSAGES.get(self.code)
         if template is None:
             return self.code
-        return str(template) % _KeepMissing(self.params)
+        params = _KeepMissing(self.params)
+        for name, labels in PARAM_LABELS.items():
+            if params.get(name) in labels:
+                params[name] = labels[params[name]]
+        return str(template) % params
 
     def as_dict(self) -> dict[str, Any]:
         return {
