@@ -369,8 +369,16 @@ def _evaluate(context: _Context, request: Request) -> None:
         changed_on_main = mirror.changed_paths(merge_base, context.main) if merge_base else set(context.main_entries)
         if touched & changed_on_main:
             # Main changed the same file since the branch point: a stale request may
-            # collide with what was approved meanwhile (a re-added file, a username now taken).
-            against_main = evaluate_change(context.main_entries, head_entries, context.catalog)
+            # collide with what was approved meanwhile (a re-added file, a username now
+            # taken). Apply only the request's workspace file to current main, so other
+            # files that main changed since do not show up as part of the request.
+            merged_tree = dict(context.main_entries)
+            for path in touched:
+                if path in head_entries:
+                    merged_tree[path] = head_entries[path]
+                else:
+                    merged_tree.pop(path, None)
+            against_main = evaluate_change(context.main_entries, merged_tree, context.catalog)
             seen = {_finding_key(finding) for finding in findings}
             for finding in against_main.findings:
                 if finding.code.startswith("change.") or _finding_key(finding) in seen:
