@@ -224,3 +224,12 @@ def test_it_passes_valid_checkout_through_management_command(checkout):
     output = io.StringIO()
     call_command("check_workspaces", ".", stdout=output)
     assert output.getvalue() == "Files checked: 1. Errors: 0. Warnings: 0.\n"
+
+
+def test_it_skips_hidden_folders_outside_user(checkout):
+    write(checkout, "user/alice.yaml", workspace("alice"))
+    write(checkout, ".larr1/docs/alice.yaml", workspace("alice"))
+    write(checkout, "user/.drafts/bob.yaml", workspace("bob"))
+    _status, output = run_cli(".")
+    assert ".larr1" not in output
+    assert "user/.drafts/bob.yaml: error [file.subfolder]" in output

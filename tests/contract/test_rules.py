@@ -1,4 +1,4 @@
-"""Table-driven checks of single workspace files: each mistake people make, and what they are told."""
+"""Table-driven checks of single workspace files: each mistake people make, and the findings it gets."""
 
 from __future__ import annotations
 
@@ -253,7 +253,7 @@ def test_it_rejects_file_just_over_cap(catalog):
     ]
 
 
-def test_it_treats_risky_findings_as_warnings(catalog):
+def test_it_marks_file_mistakes_as_errors(catalog):
     evaluation = evaluate_file(entry("user/alice.yaml", workspace("Alice")), catalog)
     assert all(finding.severity == Severity.ERROR for finding in evaluation.findings)
     assert not evaluation.ok

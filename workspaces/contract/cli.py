@@ -38,8 +38,9 @@ from workspaces.contract.model import (
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_CATALOG = PROJECT_DIR / "larr1" / "platform.yaml"
 LANGUAGES = ("en", "zh-hant")
-# Folders of a checkout that never hold workspace files.
-SKIPPED_DIRS = {".git", "node_modules", ".venv"}
+# Folders of a checkout that hold no workspace files. Hidden folders outside user/
+# are skipped too, such as .github and a .larr1 checkout made by the CI workflow.
+SKIPPED_DIRS = {"node_modules", "venv"}
 
 
 def configure_django() -> None:
@@ -152,8 +153,11 @@ def read_checkout(root: Path) -> tuple[dict[str, TreeEntry], list[TreeEntry]]:
     workspace_entries: dict[str, TreeEntry] = {}
     misplaced: list[TreeEntry] = []
     for directory, subdirectories, files in os.walk(root, followlinks=False):
-        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRS)
         relative_dir = Path(directory).relative_to(root).as_posix()
+        in_user_dir = relative_dir == USER_DIR or relative_dir.startswith(f"{USER_DIR}/")
+        subdirectories[:] = sorted(
+            name for name in subdirectories if name not in SKIPPED_DIRS and (in_user_dir or not name.startswith("."))
+        )
         # os.walk lists links to folders among the sub-folders; report them as the links they are.
         for name in list(subdirectories):
             if os.path.islink(os.path.join(directory, name)):

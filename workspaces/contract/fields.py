@@ -186,17 +186,17 @@ def check_storage(scalar: Scalar, catalog: Catalog) -> tuple[int | None, list[Fi
 
 def _closest_cuda(version: str, offered: list[str]) -> str | None:
     """Return the offered version nearest to ``version``: the same major version first, then the nearest minor."""
-    wanted = _version_tuple(version)
+    requested = _version_tuple(version)
     candidates = [(name, _version_tuple(name.removeprefix("cuda"))) for name in offered]
     candidates = [(name, parts) for name, parts in candidates if parts]
-    if not wanted or not candidates:
+    if not requested or not candidates:
         return None
 
     def distance(candidate: tuple[str, tuple[int, ...]]) -> tuple[int, int]:
         parts = candidate[1]
         minor = parts[1] if len(parts) > 1 else 0
-        wanted_minor = wanted[1] if len(wanted) > 1 else 0
-        return abs(parts[0] - wanted[0]), abs(minor - wanted_minor)
+        requested_minor = requested[1] if len(requested) > 1 else 0
+        return abs(parts[0] - requested[0]), abs(minor - requested_minor)
 
     return min(candidates, key=distance)[0]
 

@@ -46,7 +46,7 @@ def evaluate_file(entry: TreeEntry, catalog: Catalog, *, other_usernames: Iterab
     """Check one file from a git tree and return its spec (when valid) and findings.
 
     ``other_usernames`` are the usernames (or file names) of the other workspaces in
-    the same tree; a username equal to one of them, ignoring case, is an error.
+    the same tree. A username equal to one of them, ignoring case, is an error.
     """
     others = {name.lower() for name in other_usernames}
     return _evaluate(entry, catalog, others)
