@@ -264,3 +264,27 @@ LARR1_GIT_COMMITTER_EMAIL = env.string("LARR1_GIT_COMMITTER_EMAIL", "larr1@examp
 LARR1_SYNC_LOCK_TIMEOUT = env.integer("LARR1_SYNC_LOCK_TIMEOUT", 900, minimum=30)
 # Seconds per request to the forge's REST API.
 LARR1_FORGE_TIMEOUT = env.integer("LARR1_FORGE_TIMEOUT", 15, minimum=1)
+
+# --- provisioning ---
+# Seconds a removed workspace keeps its namespace and volume before they are deleted.
+LARR1_DELETE_GRACE_SECONDS = env.integer("LARR1_DELETE_GRACE_SECONDS", 7 * 24 * 3600, minimum=0)
+# Seconds to wait for a workspace's Deployment to become available (a first CUDA image
+# pull can take minutes) before the run fails with the reason read from its pods.
+LARR1_READY_TIMEOUT = env.integer("LARR1_READY_TIMEOUT", 900, minimum=1)
+# Cap on the total time one Kubernetes call spends retrying (API server restarts,
+# timeouts, 5xx) before the step fails and the task retries later.
+LARR1_KUBE_RETRY_SECONDS = env.integer("LARR1_KUBE_RETRY_SECONDS", 60, minimum=0)
+# Seconds a worker holds a workspace for one step of its work; the readiness wait
+# holds it for LARR1_READY_TIMEOUT more. A worker that dies blocks the workspace for
+# at most that long, then another worker takes over.
+LARR1_PROVISIONING_LEASE_SECONDS = env.integer("LARR1_PROVISIONING_LEASE_SECONDS", 300, minimum=1)
+# Attempts and the first delay in seconds (doubling after each failure) for handing
+# the credentials email to the SMTP server within one task run.
+LARR1_EMAIL_ATTEMPTS = env.integer("LARR1_EMAIL_ATTEMPTS", 5, minimum=1)
+LARR1_EMAIL_RETRY_DELAY = env.integer("LARR1_EMAIL_RETRY_DELAY", 2, minimum=0)
+# Seconds between runs of the task that deletes workspaces whose grace period is over.
+LARR1_PURGE_INTERVAL = env.integer("LARR1_PURGE_INTERVAL", 3600, minimum=10)
+CELERY_BEAT_SCHEDULE["purge-deleted-workspaces"] = {
+    "task": "workspaces.purge_deleted",
+    "schedule": LARR1_PURGE_INTERVAL,
+}
