@@ -85,6 +85,8 @@ def evaluate_change(
     flagged; a removed file and an added file with the same content, e-mail
     address or name count as one rename.
     """
+    # NOTE: entries compare by path, mode, size and data. Two different files over
+    # MAX_FILE_BYTES with equal sizes (data None) look unchanged; TreeEntry has no blob id.
     changed = sorted(path for path in set(base) | set(head) if base.get(path) != head.get(path))
     workspace_paths = [path for path in changed if is_workspace_path(path)]
     outside = [path for path in changed if not path.startswith(f"{USER_DIR}/")]
