@@ -15,7 +15,13 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def worker(settings):
+def queue():
+    # A queue of its own, so no other worker on the same Redis takes the task.
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def worker(settings, queue):
     environment = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
     process = subprocess.Popen(
         [
@@ -32,6 +38,8 @@ def worker(settings):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "-Q",
+            queue,
             "-n",
             f"test-{uuid.uuid4().hex[:6]}@%h",
         ],
@@ -47,9 +55,9 @@ def worker(settings):
     process.wait(timeout=30)
 
 
-def test_it_runs_a_task_in_a_worker_process(worker):
+def test_it_runs_a_task_in_a_worker_process(worker, queue):
     token = uuid.uuid4().hex
-    result = ping.delay(token).get(timeout=60)
+    result = ping.apply_async((token,), queue=queue).get(timeout=60)
     assert result["token"] == token
     assert result["pid"] == worker.pid
     assert result["pid"] != os.getpid()
