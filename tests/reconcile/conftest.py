@@ -1,0 +1,70 @@
+"""Fixtures for reconcile tests: the testbed catalog and cluster, and provisioned workspaces on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from larr1.catalog import clear_catalog_cache, get_catalog
+from workspaces import provisioning
+from workspaces.kube import Kube
+from workspaces.models import Workspace
+
+pytest_plugins = ["tests.testbed_plugin"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTBED_CATALOG = REPO_ROOT / "larr1" / "platform-testbed.yaml"
+
+
+@pytest.fixture(autouse=True)
+def testbed_catalog(settings):
+    settings.LARR1_CATALOG_PATH = TESTBED_CATALOG
+    clear_catalog_cache()
+    yield get_catalog()
+    clear_catalog_cache()
+
+
+@pytest.fixture
+def cluster(settings, testbed, transactional_db):
+    """Point Larr1 at the testbed with short timeouts; delete the test's workspace namespaces afterwards.
+
+    The database commits (transactional_db), so tasks queued on commit run as in production.
+    """
+    settings.LARR1_KUBECONFIG = testbed.kubeconfig
+    settings.LARR1_KUBE_CONTEXT = None
+    settings.LARR1_KUBE_IN_CLUSTER = False
+    settings.LARR1_KUBE_TIMEOUT = 5
+    settings.LARR1_KUBE_RETRY_SECONDS = 20
+    settings.LARR1_READY_TIMEOUT = 60
+    settings.LARR1_EMAIL_RETRY_DELAY = 0
+    kube = Kube()
+    yield kube
+    for namespace in Workspace.objects.values_list("namespace", flat=True):
+        if namespace:
+            kube.delete("Namespace", namespace)
+
+
+def spec_for(username: str, *, profile="small", cuda="cuda13.0", storage="20Gi") -> dict:
+    return {
+        "username": username,
+        "email": f"{username}@example.com",
+        "profile": profile,
+        "cuda": cuda,
+        "storage": storage,
+    }
+
+
+@pytest.fixture
+def provisioned(cluster, smtp_server, kube_namespace_prefix):
+    """Return a function that provisions a running workspace on the testbed, as an approval would."""
+
+    def make(name: str = "alice", **spec_options) -> Workspace:
+        username = f"{kube_namespace_prefix}{name}"
+        workspace = Workspace.objects.create(username=username, spec=spec_for(username, **spec_options))
+        provisioning.provision(workspace.pk)
+        workspace.refresh_from_db()
+        assert workspace.observed_state == Workspace.ObservedState.RUNNING
+        return workspace
+
+    return make
