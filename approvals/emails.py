@@ -1,10 +1,10 @@
 """E-mails about requests: admins hear about new ones, requesters hear the decision.
 
 Every message carries English and Traditional Chinese in one body, as plain text
-and HTML. Each type is one small function; all of them send through one Celery
-task, enqueued when the surrounding transaction commits, so a rolled-back
-decision sends nothing and a mail server that is down for a while only delays
-the message.
+and HTML. Each type is one small function. All of them send through one Celery
+task that is enqueued when the surrounding transaction commits. A rolled-back
+decision therefore sends nothing, and a mail server that is down for a while
+only delays the message.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _render(kind: str, recipients: list[str], context: dict) -> Message:
             subjects.append(render_to_string(f"approvals/email/{kind}_subject.txt", context).strip())
             texts.append(render_to_string(f"approvals/email/{kind}.txt", context).strip())
             htmls.append({"language": language, "body": render_to_string(f"approvals/email/{kind}.html", context)})
-    # Identical halves (a string without a translation yet) are said once.
+    # Identical halves (a string without a translation yet) appear once.
     subject = subjects[0] if subjects[0] == subjects[1] else " / ".join(subjects)
     text = render_to_string("approvals/email/bilingual.txt", {"parts": texts}).strip() + "\n"
     html = render_to_string("approvals/email/bilingual.html", {"parts": htmls, "subject": subject})

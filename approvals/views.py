@@ -2,7 +2,7 @@
 workspaces and capacity.
 
 Decisions go through ``approvals.merging`` (which merges, records the audit event
-and changes the state only if nobody decided first); these views never touch git
+and changes the state only if no one decided first). These views never touch git
 or Kubernetes themselves, and read the cluster only through
 ``workspaces.capacity_source``.
 """
@@ -40,7 +40,7 @@ RISK_LABELS = {
     "risk.storage-near-limit": _("Storage near limit"),
 }
 
-# Why a request does not fit, or why the estimate is unknown; keyed by capacity.plan()'s reason codes.
+# Explanations of capacity.plan()'s reason codes: why a request does not fit, or why the estimate is unknown.
 CAPACITY_REASONS = {
     "cluster-unreachable": _("The cluster cannot be read right now, so its capacity is unknown."),
     "profile-unknown": _("The request names no profile the catalog offers, so its GPU needs are unknown."),
@@ -227,7 +227,7 @@ def request_detail(request, pk: int):
 @require_GET
 @admin_required
 def request_state(request, pk: int):
-    """The live part of the request page: state, last decision and provisioning progress."""
+    """Render the live part of the request page: state, last decision and provisioning progress."""
     request_obj = _get_request_for_admin(request, pk)
     event = request_obj.events.select_related("actor").order_by("-at", "-pk").first()
     workspace = run = None
@@ -251,7 +251,7 @@ def approve(request, pk: int):
                 messages.error(request, error)
         return back
 
-    # Checked here as well as by the merge step, so the page says why before any git work.
+    # Checked here as well as by the merge step, so the page explains the refusal before any git work.
     plan = capacity_source.plan_for_request(request_obj, capacity_source.read_cluster())
     blocker = _approval_blocker(request_obj, plan)
     if blocker and blocker != "not-open":
@@ -265,7 +265,7 @@ def approve(request, pk: int):
     _report_outcome(request, request_obj, outcome)
     if outcome.code == "merged":
         emails.notify_approved(request_obj.pk)
-    logger.info("Approval answered request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
+    logger.info("Approval finished request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
     return back
 
 
@@ -283,7 +283,7 @@ def _decide(request, pk: int, decide, notify):
     _report_outcome(request, request_obj, outcome)
     if outcome.ok and notify is not None:
         notify(request_obj.pk)
-    logger.info("Decision answered request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
+    logger.info("Decision finished request=%s code=%s actor=%s", request_obj.pk, outcome.code, request.user.pk)
     return back
 
 
@@ -344,7 +344,7 @@ def workspaces(request):
 @require_GET
 @admin_required
 def workspace_state(request, username: str):
-    """The live state of one workspace and its newest provisioning run."""
+    """Render the live state of one workspace and its newest provisioning run."""
     workspace = _get_workspace_for_admin(request, username)
     return render(request, "approvals/_workspace_state.html", {"workspace": workspace, "run": _latest_run(workspace)})
 

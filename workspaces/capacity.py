@@ -1,17 +1,16 @@
 """GPU memory and storage capacity, before and after a request: pure functions, no API calls.
 
-``capacity_source`` reads the cluster and builds the inputs (``Node``, ``GpuPod``);
-``plan()`` answers the admin's question "if I approve this, where does it go and
-does it fit?".
+``capacity_source`` reads the cluster and builds the inputs (``Node``, ``GpuPod``).
+``plan()`` computes where a request would run if approved, and whether it fits.
 
 Where a workspace lands is an estimate of the kube-scheduler's choice, not a
-reservation. The scheduler filters nodes with NodeResourcesFit (the GPU resource
-count, and the GPU memory resource when the cluster slices memory) and then
-scores them; this module scores the remaining nodes by the share of GPU memory
-left free after placement, which is what the least-allocated strategy does for
-a resource it weighs. The real scheduler also weighs CPU, memory, spreading and
-affinity, so a tie or a near-tie here may go either way there.
-https://kubernetes.io/docs/concepts/scheduling-eviction/resource-bin-packing/
+reservation. The scheduler filters nodes with its NodeResourcesFit plugin (the
+GPU resource count, and the GPU memory resource when the cluster slices memory)
+and then scores them. This module scores the remaining nodes by the share of GPU
+memory left free after placement, as NodeResourcesFit's LeastAllocated strategy
+does for the resources it is configured to weigh. The real scheduler also weighs
+CPU, memory, spreading and affinity, so a tie or a near-tie here may go either
+way there.
 
 GPU memory is also checked against each node's budget when the cluster only
 counts GPUs (time-sliced sharing): the scheduler would accept the pod, but the
@@ -30,7 +29,7 @@ GIB_IN_MIB = 1024
 
 
 class BudgetSource(enum.StrEnum):
-    """Where a node's GPU memory budget comes from."""
+    """Source of a node's GPU memory budget."""
 
     CLUSTER = "cluster"  # the node reports it (HAMi's memory resource, or GPU feature discovery labels)
     CATALOG = "catalog"  # the node reports none; the platform catalog states it (unified-memory nodes)
@@ -38,7 +37,7 @@ class BudgetSource(enum.StrEnum):
 
 
 class Verdict(enum.StrEnum):
-    """The answer for a request."""
+    """Outcome of the capacity check for a request."""
 
     FITS = "fits"
     DOES_NOT_FIT = "does-not-fit"
@@ -73,7 +72,7 @@ class GpuPod:
 
 @dataclass(frozen=True)
 class Demand:
-    """What approving a request changes on the GPUs and on storage."""
+    """Change that approving a request makes to GPU use and storage."""
 
     username: str
     gpu_count: int = 0
@@ -161,7 +160,7 @@ class CapacityPlan:
     """The what-if for one request (or for none: ``demand`` is None on the capacity page)."""
 
     verdict: Verdict
-    reason: str  # a stable code, see REASONS in approvals.views; "" when it fits
+    reason: str  # a stable code, explained by CAPACITY_REASONS in approvals.views; "" when it fits
     nodes: list[NodeCapacity]
     pending: list[GpuPod]
     storage: StorageTotals
@@ -276,7 +275,7 @@ def plan(
     chosen.chosen = True
     result.chosen_node = chosen.name
     if chosen.budget_mib is None:
-        # The scheduler would place it, but nobody knows how much GPU memory the node has.
+        # The scheduler would place it, but the node's GPU memory is unknown.
         result.verdict, result.reason = Verdict.UNKNOWN, "budget-unknown"
     return result
 

@@ -2,7 +2,7 @@
 
 Two list calls per read (nodes, and pods in every namespace), whatever the number
 of workspaces. When the cluster cannot be read, ``read_cluster()`` returns None and
-the pages say that capacity is unknown instead of failing.
+the pages show that capacity is unknown instead of failing.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def read_cluster(catalog: Catalog | None = None) -> ClusterSnapshot | None:
         logger.warning("Cannot read the cluster for capacity: %s", type(exc).__name__)
         return None
     except ApiException as exc:
-        logger.warning("Kubernetes refused the capacity read: status=%s reason=%s", exc.status, exc.reason)
+        logger.warning("Kubernetes rejected the capacity read: status=%s reason=%s", exc.status, exc.reason)
         return None
     except urllib3.exceptions.HTTPError as exc:
         logger.warning("Cannot reach the Kubernetes API for capacity: %s", type(exc).__name__)
@@ -124,7 +124,7 @@ def _gpu_pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.GpuPo
         memory_mib = _count(requests[catalog.gpu.memory_resource]) * catalog.gpu.memory_unit_mib
     else:
         # Only GPUs are counted (time-sliced): a workspace uses its profile's GPU memory,
-        # another pod an amount nobody declared, counted as zero.
+        # another pod an undeclared amount, counted as zero.
         profile = catalog.profiles.get(profiles.get(username, ""))
         memory_mib = profile.gpu_memory_gib * capacity.GIB_IN_MIB if profile else 0
 
