@@ -90,7 +90,9 @@ def test_it_emails_the_requester_when_approved(
     assert 'lang="en"' in message.body("html")
 
 
-def test_it_emails_the_reason_when_rejected(admin_client, alice_request, smtp_server, django_capture_on_commit_callbacks):
+def test_it_emails_the_reason_when_rejected(
+    admin_client, alice_request, smtp_server, django_capture_on_commit_callbacks
+):
     reason = "Please use the small profile <for now> & ask again next month."
 
     with django_capture_on_commit_callbacks() as callbacks:

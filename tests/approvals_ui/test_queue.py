@@ -124,4 +124,3 @@ def test_it_renders_the_queue_with_constant_queries(admin_client, django_assert_
         response = admin_client.get(reverse("approvals:queue"), {"errors": "yes", "q": "user"})
 
     assert response.status_code == 200
-
