@@ -119,7 +119,7 @@ class Kube:
         """Create ``obj`` unless an object of that name exists (409 is success); return True if created."""
         kind, name, namespace = _identify(obj)
         try:
-            self._object_call("create", kind, None, namespace, body=obj, field_manager=FIELD_MANAGER)
+            self._object_call("create", kind, None, namespace, body=obj, field_manager=FIELD_MANAGER, label=name)
         except KubeError as exc:
             if exc.status == 409:
                 return False
@@ -239,7 +239,9 @@ class Kube:
 
     # -- plumbing --------------------------------------------------------------
 
-    def _object_call(self, verb: str, kind: str, name: str | None, namespace: str | None, **kwargs) -> dict:
+    def _object_call(
+        self, verb: str, kind: str, name: str | None, namespace: str | None, *, label: str | None = None, **kwargs
+    ) -> dict:
         spec = KINDS[kind]
         method = getattr(spec.api(self.api), f"{verb}_{spec.suffix}")
         args: list[Any] = []
@@ -249,7 +251,8 @@ class Kube:
             args.append(namespace)
         if "body" in kwargs:
             args.append(kwargs.pop("body"))
-        where = f"{namespace}/{name}" if spec.namespaced else name
+        shown = name or label
+        where = f"{namespace}/{shown}" if spec.namespaced else shown
         return self._call(f"{verb} {kind} {where}", method, *args, **kwargs)
 
     def _call(self, description: str, method: Callable, *args, **kwargs) -> dict:
@@ -272,8 +275,13 @@ class Kube:
                 error.__cause__ = exc
                 retry_after = None
             wait = max(delay, retry_after or 0)
-            if error.permanent or time.monotonic() + wait > deadline:
-                logger.warning("Kubernetes call failed: %s (code %s, attempt %d)", description, error.code, attempt)
+            if error.permanent:
+                # The caller decides what this means (a 404 on delete is success).
+                raise error
+            if time.monotonic() + wait > deadline:
+                logger.warning(
+                    "Kubernetes call failed, giving up: %s (code %s, attempt %d)", description, error.code, attempt
+                )
                 raise error
             logger.warning(
                 "Kubernetes call failed, retrying in %.1fs: %s (code %s, attempt %d)",

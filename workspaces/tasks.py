@@ -1,0 +1,67 @@
+"""Celery tasks of provisioning. Each takes a primary key and returns quietly when the row is gone.
+
+The work itself is in ``workspaces.provisioning``; these wrappers only turn its
+exceptions into Celery's retry policy: a busy workspace is retried when its
+holder's lease ends, a failure a retry can fix is retried with doubling delays,
+and a permanent failure stays recorded on its run without a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from workspaces import provisioning
+from workspaces.exceptions import ProvisioningError, WorkspaceBusy
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 12
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 30 * 60
+
+
+def _retry(task, exc: ProvisioningError):
+    if isinstance(exc, WorkspaceBusy):
+        countdown = exc.retry_in
+    else:
+        countdown = min(FIRST_RETRY_SECONDS * 2**task.request.retries, MAX_RETRY_SECONDS)
+    logger.info("Retrying %s in %.0fs (code %s)", task.name, countdown, exc.code)
+    return task.retry(exc=exc, countdown=countdown)
+
+
+@shared_task(bind=True, name="workspaces.provision", max_retries=MAX_RETRIES, acks_late=True)
+def provision_workspace(self, workspace_id: int) -> None:
+    try:
+        provisioning.provision(workspace_id)
+    except ProvisioningError as exc:
+        if exc.permanent:
+            return
+        raise _retry(self, exc) from exc
+
+
+@shared_task(bind=True, name="workspaces.send_credentials", max_retries=MAX_RETRIES, acks_late=True)
+def send_credentials(self, delivery_id: int) -> None:
+    try:
+        provisioning.deliver_credentials(delivery_id)
+    except ProvisioningError as exc:
+        if exc.permanent:
+            return
+        raise _retry(self, exc) from exc
+
+
+@shared_task(bind=True, name="workspaces.stop", max_retries=MAX_RETRIES, acks_late=True)
+def stop_workspace(self, workspace_id: int) -> None:
+    try:
+        provisioning.stop(workspace_id)
+    except ProvisioningError as exc:
+        if exc.permanent:
+            return
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name="workspaces.purge_deleted", acks_late=True)
+def purge_deleted() -> list[str]:
+    # The beat runs this again on schedule, which is its retry.
+    return provisioning.purge_expired()
