@@ -1,0 +1,222 @@
+"""The pages where people follow their own workspace and requests."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from approvals.models import ChangeKind, Request
+from tests.conftest import PASSWORD, make_user
+from workspaces.contract.findings import error
+from workspaces.models import CredentialDelivery, Workspace
+from workspaces.models_reconcile import WorkspaceEvent, WorkspaceObservation
+
+ALICE_FILE = """user:
+  username: alice
+  email: Alice@Example.com
+profile:
+  name: medium
+cuda:
+  version: cuda13.0
+"""
+
+
+def alice_spec(email: str = "Alice@Example.com") -> dict:
+    return {
+        "username": "alice",
+        "email": email,
+        "profile": "medium",
+        "cuda": "cuda13.0",
+        "storage": "100Gi",
+        "storage_bytes": 100 * 2**30,
+    }
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    # The file's email differs from alice's account in case only.
+    spec = alice_spec()
+    return Workspace.objects.create(
+        username="alice",
+        spec=spec,
+        applied_spec=spec,
+        observed_state=Workspace.ObservedState.RUNNING,
+        url="https://alice.gpu.example.com",
+    )
+
+
+def sign_in(client, user) -> None:
+    assert client.login(email=user.email, password=PASSWORD)
+
+
+def detail_url(username: str = "alice") -> str:
+    return reverse("workspaces:detail", args=[username])
+
+
+def test_it_shows_the_owner_their_workspace(client, alice, workspace):
+    sign_in(client, alice)
+
+    response = client.get(detail_url())
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-state="running"' in page
+    assert "https://alice.gpu.example.com" in page
+    assert "medium" in page
+    assert "cuda13.0" in page
+    assert "100Gi" in page
+
+
+def test_it_hides_a_workspace_from_others(client, bob, workspace):
+    sign_in(client, bob)
+
+    response = client.get(detail_url())
+
+    assert response.status_code == 404
+
+
+def test_it_hides_a_workspace_behind_an_unverified_email(client, db, workspace):
+    impostor = make_user("ALICE@example.com", verified=False)
+    client.force_login(impostor)
+
+    response = client.get(detail_url())
+
+    assert response.status_code == 404
+
+
+def test_it_shows_admins_every_workspace(client, admin_user, workspace):
+    sign_in(client, admin_user)
+
+    response = client.get(detail_url())
+
+    assert response.status_code == 200
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, workspace):
+    response = client.get(detail_url())
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_it_shows_the_workspace_on_the_home_page(client, alice, workspace):
+    sign_in(client, alice)
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert detail_url() in page
+    assert "https://alice.gpu.example.com" in page
+
+
+def test_it_renders_the_reason_from_its_code(client, alice, workspace):
+    # The stored sentence is English for logs; the page renders the code in the reader's language.
+    Workspace.objects.filter(pk=workspace.pk).update(
+        observed_state=Workspace.ObservedState.UNSCHEDULABLE, state_reason="Stored English sentence."
+    )
+    WorkspaceObservation.objects.create(
+        workspace=workspace,
+        reason_code="workspace.unschedulable-gpu",
+        detail="0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+    )
+    sign_in(client, alice)
+
+    page = client.get(detail_url()).content.decode()
+
+    assert "Not enough free GPU on the cluster to start the workspace." in page
+    assert "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." in page
+    assert "Stored English sentence." not in page
+
+
+def test_it_lists_the_users_requests_with_findings(client, alice, db):
+    Request.objects.create(
+        forge="git",
+        number=7,
+        ref="refs/pull/7/head",
+        title="Add alice",
+        head_sha="a" * 40,
+        change_kind=ChangeKind.CREATE,
+        path="user/alice.yml",
+        username="alice",
+        file_after=ALICE_FILE,
+        findings=[error("file.extension", path="user/alice.yml", expected="user/alice.yaml").as_dict()],
+        has_errors=True,
+    )
+    sign_in(client, alice)
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert "#7" in page
+    assert "The file name must end in .yaml. Rename user/alice.yml to user/alice.yaml." in page
+
+
+def test_it_leaves_out_requests_of_others(client, bob, db):
+    Request.objects.create(
+        forge="git",
+        number=8,
+        ref="refs/pull/8/head",
+        title="Add alice",
+        head_sha="b" * 40,
+        change_kind=ChangeKind.CREATE,
+        path="user/alice.yaml",
+        username="alice",
+        file_after=ALICE_FILE,
+    )
+    sign_in(client, bob)
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert "#8" not in page
+
+
+def test_it_shows_repairs_and_kubernetes_events(client, alice, workspace):
+    WorkspaceEvent.objects.create(
+        workspace=workspace, source="reconcile", type="Warning", reason="Recreated", object="Service/workspace"
+    )
+    WorkspaceEvent.objects.create(
+        workspace=workspace,
+        source="kubernetes",
+        event_uid="3f1c",
+        type="Warning",
+        reason="FailedScheduling",
+        object="Pod/workspace-7d9f-x2",
+        message="0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+    )
+    sign_in(client, alice)
+
+    page = client.get(detail_url()).content.decode()
+
+    assert "Larr1 re-created Service/workspace because it was missing." in page
+    assert "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." in page
+
+
+def test_it_queues_new_credentials_on_request(client, alice, workspace, django_capture_on_commit_callbacks):
+    sign_in(client, alice)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("workspaces:new-credentials", args=["alice"]), follow=True)
+
+    delivery = CredentialDelivery.objects.get(workspace=workspace)
+    assert delivery.reason == CredentialDelivery.Reason.ROTATION
+    assert len(callbacks) == 1
+    assert "New credentials will be emailed to Alice@Example.com." in response.content.decode()
+
+
+def test_it_rejects_a_credentials_request_without_csrf_token(alice, workspace):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    sign_in(client, alice)
+
+    response = client.post(reverse("workspaces:new-credentials", args=["alice"]))
+
+    assert response.status_code == 403
+    assert not CredentialDelivery.objects.exists()
+
+
+def test_it_sends_no_credentials_for_another_users_workspace(client, bob, workspace):
+    sign_in(client, bob)
+
+    response = client.post(reverse("workspaces:new-credentials", args=["alice"]))
+
+    assert response.status_code == 404
+    assert not CredentialDelivery.objects.exists()
