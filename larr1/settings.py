@@ -288,3 +288,15 @@ CELERY_BEAT_SCHEDULE["purge-deleted-workspaces"] = {
     "task": "workspaces.purge_deleted",
     "schedule": LARR1_PURGE_INTERVAL,
 }
+
+# --- reconcile ---
+# Seconds between reconcile rounds, which repair drift, report orphaned objects and
+# record each workspace's observed state.
+LARR1_RECONCILE_INTERVAL = env.integer("LARR1_RECONCILE_INTERVAL", 60, minimum=5)
+# Seconds a round may hold the lock that keeps rounds one at a time; a worker that
+# dies mid-round delays the next round by at most this long.
+LARR1_RECONCILE_LOCK_SECONDS = env.integer("LARR1_RECONCILE_LOCK_SECONDS", 600, minimum=30)
+CELERY_BEAT_SCHEDULE["reconcile-workspaces"] = {
+    "task": "workspaces.reconcile",
+    "schedule": LARR1_RECONCILE_INTERVAL,
+}
