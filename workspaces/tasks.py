@@ -22,13 +22,21 @@ FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 30 * 60
 
 
+# A busy workspace is checked again every BUSY_RETRY_SECONDS, at most BUSY_MAX_RETRIES
+# times: 200 * 10 s outlasts the longest hold (the lease plus the readiness timeout).
+BUSY_RETRY_SECONDS = 10
+BUSY_MAX_RETRIES = 200
+
+
 def _retry(task, exc: ProvisioningError):
     if isinstance(exc, WorkspaceBusy):
-        countdown = exc.retry_in
+        countdown = min(exc.retry_in, BUSY_RETRY_SECONDS)
+        max_retries = BUSY_MAX_RETRIES
     else:
         countdown = min(FIRST_RETRY_SECONDS * 2**task.request.retries, MAX_RETRY_SECONDS)
+        max_retries = MAX_RETRIES
     logger.info("Retrying %s in %.0fs (code %s)", task.name, countdown, exc.code)
-    return task.retry(exc=exc, countdown=countdown)
+    return task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
 
 
 @shared_task(bind=True, name="workspaces.provision", max_retries=MAX_RETRIES, acks_late=True)

@@ -34,7 +34,7 @@ def cluster(settings, testbed):
     settings.LARR1_KUBE_IN_CLUSTER = False
     settings.LARR1_KUBE_TIMEOUT = 5
     settings.LARR1_KUBE_RETRY_SECONDS = 30
-    settings.LARR1_READY_TIMEOUT = 60
+    settings.LARR1_READY_TIMEOUT = 180
     settings.LARR1_EMAIL_RETRY_DELAY = 0
     kube = Kube()
     yield kube
