@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from approvals.signals import approved_state_changed
 from tests.gitrepos import RemoteRepo, workspace_yaml
 
 
@@ -25,3 +26,14 @@ def mirror_settings(settings, tmp_path, remote):
     settings.LARR1_GIT_PASSWORD = None
     settings.LARR1_GIT_TIMEOUT = 20
     return settings
+
+
+@pytest.fixture(autouse=True)
+def without_approved_state_receivers():
+    """Keep provisioning out of these tests: they check what the sync sends, not what reacts to it."""
+    saved = approved_state_changed.receivers[:]
+    approved_state_changed.receivers = []
+    approved_state_changed.sender_receivers_cache.clear()
+    yield
+    approved_state_changed.receivers = saved
+    approved_state_changed.sender_receivers_cache.clear()
