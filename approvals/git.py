@@ -1,6 +1,6 @@
 """The one module that talks to git: a bare mirror of the user repository.
 
-The mirror holds the configured branch (``main``) and every pull-request head,
+The mirror contains the configured branch (``main``) and every pull-request head,
 fetched with forced refspecs so a force-push to a pull request never breaks a
 sync. Files are read from git objects only; the mirror has no work tree.
 

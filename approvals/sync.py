@@ -6,9 +6,10 @@ One sync:
 2. re-evaluates the workspace files on main (the approved state) and records the
    ones that changed on main without a Larr1 approval;
 3. evaluates only the pull requests whose head moved since the last sync;
-4. marks requests merged whose change reached main (merge: the head is an
-   ancestor of main; squash or rebase: a commit on main brought the file to the
-   request's content), or takes open/closed/merged from the forge's API;
+4. marks requests merged whose change reached main, or takes open, closed and
+   merged from the forge's API. A merge commit makes the head an ancestor of
+   main. After a squash or rebase merge, a commit on main brought the file to
+   the request's content;
 5. points older open requests for the same workspace file at the newest one.
 
 Callers hold the sync lock (``approvals.locking.sync_lock``) so that one sync or
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SyncReport:
-    """What one sync changed, for the management command, the SyncRun row and tests."""
+    """Changes made by one sync, for the management command, the SyncRun row and tests."""
 
     main_sha: str = ""
     previous_main_sha: str = ""
@@ -340,7 +341,7 @@ def _move_head(context: _Context, request: Request, head: str) -> None:
         request.title = mirror.commit_info(head).summary[:500] or request.title
     _evaluate(context, request)
     if request.state == Request.State.DISMISSED:
-        # A new push after a dismissal asks for another look.
+        # A new push after a dismissal needs another review.
         request.state = Request.State.OPEN
         context.report.reopened.append(request.number)
     request.save()

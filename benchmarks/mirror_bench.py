@@ -3,9 +3,9 @@
     eval "$(bin/test-services)" && LARR1_ENV=test .venv/bin/python benchmarks/mirror_bench.py [--pulls 1000]
 
 Builds a bare repository on local disk with ``--files`` workspace files on main and
-``--pulls`` pull requests (each adds one workspace file, every tenth is invalid),
-then prints the time of the first sync, of a sync with no change, and of a sync
-after one new pull request. It uses a throwaway database (LARR1_TEST_DB_NAME or
+``--pulls`` pull requests. Each pull request adds one workspace file, and every
+tenth one is invalid. Then it prints the time of the first sync, of a sync with
+no change, and of a sync after one new pull request. It uses a throwaway database (LARR1_TEST_DB_NAME or
 Django's test name) on the configured DATABASE_URL, and a temporary directory.
 """
 

@@ -3,7 +3,7 @@
 GitHub is a third-party service, so these tests serve recorded responses from a
 loopback HTTP server. The JSON below is recorded from the GitHub REST API
 (version 2022-11-28) and shortened to the fields Larr1 reads plus a few around
-them; owner, users and repository are replaced by placeholders.
+them. Owner, users and repository are replaced by placeholders.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def test_it_takes_state_from_the_api(db, github):
     assert states == {1: "open", 2: "closed", 3: "merged"}
 
 
-def test_it_takes_title_author_and_url_from_the_api(db, github):
+def test_it_reads_pull_details_from_api(db, github):
     sync_repository()
 
     request = Request.objects.get(number=1)
@@ -143,7 +143,7 @@ def test_it_keeps_git_states_when_the_api_fails(db, github, mirror_settings, cap
     assert TOKEN not in caplog.text
 
 
-def test_it_merges_through_the_api_at_the_seen_head(db, github, admin_user):
+def test_it_merges_seen_head_through_api(db, github, admin_user):
     sync_repository()
     request = Request.objects.get(number=1)
 

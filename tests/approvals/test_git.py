@@ -99,7 +99,7 @@ def test_it_leaves_no_git_process_after_a_timeout(tmp_path):
     assert _git_children() == []
 
 
-def test_it_sends_credentials_in_a_header_not_the_url(tmp_path, caplog):
+def test_it_sends_credentials_in_header(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     routes = {"GET /users.git/info/refs?service=git-upload-pack": (401, {"WWW-Authenticate": 'Basic realm="x"'}, "")}
     with RecordedHTTPServer(routes) as server:

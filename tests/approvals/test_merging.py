@@ -138,7 +138,7 @@ def test_it_rejects_with_a_reason(alice_request, admin_user, remote):
     assert remote.main == main_before
 
 
-def test_it_reopens_a_dismissed_request_after_a_new_push(alice_request, admin_user, remote):
+def test_it_reopens_dismissed_request_on_push(alice_request, admin_user, remote):
     dismiss(alice_request.pk, alice_request.head_sha, admin_user, "Duplicate")
     remote.add_to_pr(1, {"user/alice.yaml": workspace_yaml("alice", profile="small")})
 

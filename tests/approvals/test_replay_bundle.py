@@ -1,6 +1,6 @@
 """Replay the real user repository pull request by pull request.
 
-The bundle holds the real cluster's user repository with personal details
+The bundle contains the real cluster's user repository with personal details
 replaced. For each pull request, in the order it was opened, the remote's main
 is set to the main of that moment (the newest first-parent commit of main
 committed before the pull request's head), the pull request's ref is pushed,

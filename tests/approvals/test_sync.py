@@ -52,7 +52,7 @@ def test_it_reevaluates_only_moved_heads(db, remote):
     assert Request.objects.get(number=2).last_evaluated_at > evaluated_at[2]
 
 
-def test_it_records_a_normal_push_in_the_head_history(db, remote):
+def test_it_records_push_in_head_history(db, remote):
     first = remote.open_pr(1, {"user/alice.yaml": workspace_yaml("alice")})
     sync_repository()
     second = remote.add_to_pr(1, {"user/alice.yaml": workspace_yaml("alice", cuda="cuda12.8")})
@@ -114,7 +114,7 @@ def test_it_marks_a_squashed_deletion_merged(db, remote):
     assert Request.objects.get(number=1).state == Request.State.MERGED
 
 
-def test_it_keeps_a_new_request_open_when_main_already_matches(db, remote):
+def test_it_keeps_duplicate_request_open(db, remote):
     # A duplicate of a file that is already on main is not a merge of the duplicate.
     remote.open_pr(1, {"user/dave.yaml": workspace_yaml("dave")})
     sync_repository()
@@ -242,7 +242,7 @@ def test_it_records_a_file_merged_outside_larr1(db, remote):
     assert event.actor is None
 
 
-def test_it_imports_main_on_the_first_sync_without_audit_events(db, remote):
+def test_it_imports_main_without_audit_events(db, remote):
     sync_repository()
 
     assert not AuditEvent.objects.exists()
