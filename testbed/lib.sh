@@ -45,16 +45,39 @@ bin_dir() { printf '%s/%s/bin\n' "$CACHE_ROOT" "$(core_hash)"; }
 pid_file() { printf '%s/run/%s.pid\n' "$STATE_DIR" "$1"; }
 log_file() { printf '%s/logs/%s.log\n' "$STATE_DIR" "$1"; }
 
-# Prints the pid of a component if it is running and is the process we started.
+# Prints the pid of a component if it is running and is the process we started
+# from this state directory. Falls back to looking for the process when its pid
+# file is gone, and rewrites the pid file then.
 running_pid() {
-    local f pid
+    local f pid cmd
     f="$(pid_file "$1")"
-    [[ -f "$f" ]] || return 1
-    pid="$(cat "$f")"
-    [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
-    # The command line must be the binary we started from this state dir.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$STATE_DIR" || return 1
-    printf '%s\n' "$pid"
+    if [[ -f "$f" ]]; then
+        pid="$(cat "$f")"
+        if [[ -n "$pid" ]] && is_our_process "$1" "$pid"; then
+            printf '%s\n' "$pid"
+            return 0
+        fi
+    fi
+    for cmd in /proc/[0-9]*/cmdline; do
+        pid="${cmd#/proc/}"; pid="${pid%/cmdline}"
+        if is_our_process "$1" "$pid"; then
+            mkdir -p "$(dirname "$f")"
+            printf '%s\n' "$pid" >"$f"
+            printf '%s\n' "$pid"
+            return 0
+        fi
+    done 2>/dev/null
+    return 1
+}
+
+# is_our_process NAME PID: PID runs a testbed binary NAME with this state dir.
+is_our_process() {
+    local argv0 args
+    [[ -r "/proc/$2/cmdline" ]] || return 1
+    args="$(tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null)" || return 1
+    argv0="${args%%$'\n'*}"
+    [[ "$argv0" == "$CACHE_ROOT/"*"/bin/$1" ]] || return 1
+    [[ "$args" == *"$STATE_DIR/"* ]]
 }
 
 KUBECONFIG_FILE="$STATE_DIR/kubeconfig"
