@@ -170,3 +170,41 @@ def test_it_provisions_again_without_a_second_email(approved, smtp_server):
 
     assert ProvisioningRun.objects.filter(workspace=approved, state="succeeded").count() == 2
     assert len(smtp_server.messages()) == 1
+
+
+@pytest.fixture
+def catalog_with_huge_profile(settings, tmp_path):
+    """The testbed catalog plus a profile asking for more GPUs than any node has."""
+    import yaml
+
+    from larr1.catalog import clear_catalog_cache
+    from tests.workspaces.conftest import TESTBED_CATALOG
+
+    data = yaml.safe_load(TESTBED_CATALOG.read_text())
+    data["profiles"]["huge"] = {**data["profiles"]["small"], "gpus": 5}
+    path = tmp_path / "platform.yaml"
+    path.write_text(yaml.safe_dump(data))
+    settings.LARR1_CATALOG_PATH = path
+    clear_catalog_cache()
+    yield
+    clear_catalog_cache()
+
+
+def test_it_reports_a_workspace_that_needs_more_gpus_than_a_node_has(
+    db, cluster, smtp_server, username, settings, catalog_with_huge_profile
+):
+    from workspaces.exceptions import WorkspaceNotReady
+
+    settings.LARR1_READY_TIMEOUT = 5
+    workspace = Workspace.objects.create(username=username, spec=spec_for(username, profile="huge"))
+
+    with pytest.raises(WorkspaceNotReady):
+        provisioning.provision(workspace.pk)
+
+    workspace.refresh_from_db()
+    run = ProvisioningRun.objects.get(workspace=workspace)
+    assert workspace.observed_state == Workspace.ObservedState.UNSCHEDULABLE
+    assert workspace.state_reason.startswith("Not enough free GPU")
+    assert "Insufficient nvidia.com/gpu" in workspace.state_reason
+    assert run.error_code == "workspace.unschedulable-gpu"
+    assert smtp_server.messages() == []
