@@ -119,9 +119,33 @@ def use_demo_repository(data_dir: Path) -> None:
     os.environ.setdefault("LARR1_SYNC_INTERVAL", "30")
 
 
+def testbed_ready(kubeconfig: Path) -> bool:
+    """Return True when the testbed of this checkout answers and all its simulated nodes are Ready."""
+    if not kubeconfig.is_file():
+        return False
+    from kubernetes import client, config
+
+    try:
+        with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+            nodes = client.CoreV1Api(api).list_node(label_selector="type=kwok", _request_timeout=5).items
+    except Exception:  # noqa: BLE001 - any failure means "start it"
+        return False
+    ready = [
+        any(condition.type == "Ready" and condition.status == "True" for condition in node.status.conditions or [])
+        for node in nodes
+    ]
+    return bool(ready) and all(ready)
+
+
 def use_testbed_cluster() -> None:
-    """Start the local simulated cluster unless a real one is configured."""
+    """Start the local simulated cluster unless a real one is configured or the testbed already runs."""
     if os.environ.get("KUBECONFIG") or os.environ.get("LARR1_KUBE_IN_CLUSTER"):
+        return
+    kubeconfig = BASE_DIR / ".testbed" / "kubeconfig"
+    if testbed_ready(kubeconfig):
+        say("Using the local Kubernetes testbed that is already running")
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        os.environ.setdefault("LARR1_CATALOG", str(TESTBED_CATALOG))
         return
     say("Building the local Kubernetes testbed from Go modules (the first build takes a while; later ones seconds)")
     subprocess.run([str(BASE_DIR / "testbed" / "build")], check=True)
