@@ -66,7 +66,7 @@ class OrphanObject(models.Model):
     reason = models.CharField(
         _("reason"),
         max_length=32,
-        help_text=_("unknown-workspace, deleted-workspace, unexpected-object or wrong-namespace."),
+        help_text=_("unknown-workspace, deleted-workspace or unexpected-object."),
     )
     first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 (
                     "reason",
                     models.CharField(
-                        help_text="unknown-workspace, deleted-workspace, unexpected-object or wrong-namespace.",
+                        help_text="unknown-workspace, deleted-workspace or unexpected-object.",
                         max_length=32,
                         verbose_name="reason",
                     ),
