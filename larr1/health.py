@@ -45,5 +45,23 @@ def redis_server() -> dict:
     return {"ok": True}
 
 
+@check("cluster")
+def cluster() -> dict:
+    # Imported here so /healthz still answers when the Kubernetes client cannot load its config.
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+    from urllib3.exceptions import HTTPError
+
+    from workspaces.kube import api_client
+
+    try:
+        version = client.VersionApi(api_client()).get_code(_request_timeout=3)
+    except (ApiException, ConfigException, HTTPError, OSError) as exc:
+        logger.warning("Cluster health check failed", extra={"error": type(exc).__name__})
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "version": version.git_version}
+
+
 def run_checks() -> dict:
     return {name: func() for name, func in _CHECKS}

@@ -1,5 +1,3 @@
 """Fixtures for end-to-end tests: the browser fixtures and the testbed cluster."""
 
 from tests.browser.conftest import browser, page, screenshot  # noqa: F401 - fixtures shared with browser tests
-
-pytest_plugins = ["tests.testbed_plugin"]

@@ -11,8 +11,6 @@ from workspaces import provisioning
 from workspaces.kube import Kube
 from workspaces.models import Workspace
 
-pytest_plugins = ["tests.testbed_plugin"]
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTBED_CATALOG = REPO_ROOT / "larr1" / "platform-testbed.yaml"
 

@@ -11,8 +11,6 @@ from larr1.catalog import clear_catalog_cache, get_catalog
 from workspaces import names
 from workspaces.kube import Kube
 
-pytest_plugins = ["tests.testbed_plugin"]
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTBED_CATALOG = REPO_ROOT / "larr1" / "platform-testbed.yaml"
 PASSWORD_LINE = re.compile(r"^Password: (\S+)$", re.MULTILINE)
