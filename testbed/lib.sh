@@ -70,13 +70,22 @@ running_pid() {
     return 1
 }
 
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat:0:1}" != Z ]]
+}
+
 # is_our_process NAME PID: PID runs a testbed binary NAME with this state dir.
 is_our_process() {
-    local argv0 args
-    [[ -r "/proc/$2/cmdline" ]] || return 1
-    args="$(tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null)" || return 1
-    argv0="${args%%$'\n'*}"
+    local argv0="" args
+    alive "$2" || return 1
+    # argv[0] first, without forking: this runs for every process when searching.
+    read -r -d '' argv0 <"/proc/$2/cmdline" 2>/dev/null || [[ -n "$argv0" ]] || return 1
     [[ "$argv0" == "$CACHE_ROOT/"*"/bin/$1" ]] || return 1
+    args="$(tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null)" || return 1
     [[ "$args" == *"$STATE_DIR/"* ]]
 }
 
