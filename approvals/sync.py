@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from approvals.emails import notify_new_requests
 from approvals.exceptions import ApprovalsError, ForgeError
 from approvals.forge import ForgeClient, PullState, client_from_settings
 from approvals.git import PULL_REF_PREFIX, Mirror
@@ -184,6 +185,9 @@ def _sync(mirror: Mirror, client: ForgeClient | None) -> SyncReport:
         _mark_merged_by_content(context, changed_paths)
         _record_outside_merges(context, changed_paths)
         _update_superseded(mirror.forge)
+        if report.created:
+            new_requests = Request.objects.filter(forge=mirror.forge, number__in=report.created)
+            notify_new_requests(new_requests.values_list("pk", flat=True))
     logger.info(
         "Synced main=%s created=%s updated=%s merged=%s",
         main,
