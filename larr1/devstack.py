@@ -120,7 +120,7 @@ def use_demo_repository(data_dir: Path) -> None:
 
 
 def testbed_ready(kubeconfig: Path) -> bool:
-    """Return True when the testbed of this checkout answers and all its simulated nodes are Ready."""
+    """Return True when the testbed of this checkout responds and all its simulated nodes are Ready."""
     if not kubeconfig.is_file():
         return False
     from kubernetes import client, config

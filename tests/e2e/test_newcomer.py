@@ -27,7 +27,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 300  # seconds; migrating, syncing and starting four processes on a 2-core machine
+START_TIMEOUT = 300  # seconds; a first start migrates SQLite, syncs the repository and starts four processes
 RUNNING_TIMEOUT = 180_000  # milliseconds, for the browser to see the workspace Running
 DEMO_USERNAMES = {"kai", "lin", "researcher"}
 SIGN_IN_LINE = re.compile(r"Sign in as the (admin|researcher) (\S+) with the password (\S+)")
@@ -142,7 +142,7 @@ def sign_out(page) -> None:
         page.click("form[action='/accounts/logout/'] button[type=submit]")
 
 
-def test_it_takes_a_newcomer_from_approval_to_a_running_workspace(run_command, page, screenshot):
+def test_it_walks_the_newcomer_demo_path(run_command, page, screenshot):
     base = run_command.url
     admin_email, admin_password = run_command.accounts["admin"]
     researcher_email, researcher_password = run_command.accounts["researcher"]
