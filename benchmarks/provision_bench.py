@@ -4,8 +4,8 @@ Usage (the testbed must be running: testbed/start):
 
     .venv/bin/python benchmarks/provision_bench.py [--count 20]
 
-Each workspace is approved the way the mirror does it (an ApprovedFile row and the
-approved_state_changed signal); the clock stops when the credentials email has
+Each workspace is approved the way the mirror does it, with an ApprovedFile row and
+the approved_state_changed signal. The clock stops when the credentials email has
 reached a real SMTP server on loopback. Tasks run in this process (Celery's eager
 mode), so the numbers leave out broker queueing. Workspaces are provisioned one
 after another and each namespace is deleted before the next, because the testbed

@@ -1,9 +1,9 @@
 """The one module that talks to the Kubernetes API server.
 
-Every call goes through ``Kube._call``, which sets a per-request timeout, retries
-what a retry can fix (no answer, 429, 5xx, a namespace still terminating) with
-doubling delays under a cap on the total retry time, and wraps every failure in
-``workspaces.exceptions.KubeError`` with a stable code. Objects are sent with
+Every call goes through ``Kube._call``, which sets a per-request timeout. It retries
+what a retry can fix (timeouts, refused connections, 429, 5xx, a namespace still
+terminating) with doubling delays under a cap on the total retry time, and wraps
+every failure in ``workspaces.exceptions.KubeError`` with a stable code. Objects are sent with
 server-side apply under one field manager, with ``force`` so that Larr1 takes
 back fields someone changed by hand:
 https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts
@@ -324,7 +324,7 @@ def _retry_after(exc: ApiException) -> float | None:
 
 
 def _wrap_api_exception(exc: ApiException, description: str) -> KubeError:
-    """Turn an ApiException into a KubeError whose code and ``permanent`` flag say what it means."""
+    """Wrap an ApiException in a KubeError with a stable code and a ``permanent`` flag."""
     status = exc.status or 0
     body = _status_body(exc)
     reason = body.get("reason") or exc.reason or ""

@@ -18,8 +18,8 @@ class Workspace(models.Model):
     """One personal GPU workspace: what was approved and what Kubernetes runs.
 
     A workspace deleted and later requested again under the same username is a new
-    row with a new uid (so a new namespace and an empty volume); the old row stays
-    until its grace period is over and its namespace is gone.
+    row with a new uid, so it gets a new namespace and an empty volume. The old row
+    stays until its grace period is over and its namespace is gone.
     """
 
     class DesiredState(models.TextChoices):

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from larr1.catalog import get_catalog
 from workspaces import credentials, names, objects
@@ -121,7 +122,7 @@ def request_new_credentials(workspace: Workspace) -> CredentialDelivery:
 
 @contextmanager
 def workspace_lock(workspace: Workspace) -> Iterator[Lease]:
-    """Hold the workspace for this worker; raise WorkspaceBusy if another worker holds it."""
+    """Lock the workspace for this worker, or raise WorkspaceBusy if another worker has the lock."""
     lease = Lease(workspace.pk, uuid.uuid4().hex)
     now = timezone.now()
     taken = (
@@ -172,7 +173,9 @@ class RunRecorder:
         # would not hold the lock.
         abandoned = ProvisioningRun.objects.filter(workspace=workspace, state=ProvisioningRun.State.RUNNING)
         ProvisioningStep.objects.filter(run__in=abandoned, state=ProvisioningStep.State.RUNNING).update(
-            state=ProvisioningStep.State.FAILED, finished_at=timezone.now(), message="The worker stopped."
+            state=ProvisioningStep.State.FAILED,
+            finished_at=timezone.now(),
+            message=gettext("The worker running this step stopped."),
         )
         abandoned.update(state=ProvisioningRun.State.ABANDONED, finished_at=timezone.now())
         run = ProvisioningRun.objects.create(workspace=workspace, kind=kind)
@@ -251,7 +254,7 @@ def target_for(workspace: Workspace) -> objects.WorkspaceTarget:
 def provision(workspace_id: int) -> None:
     """Apply every object of the workspace, wait until it is ready, then send the first credentials once.
 
-    Raises WorkspaceBusy when another worker holds the workspace and ProvisioningError
+    Raises WorkspaceBusy when another worker has the lock and ProvisioningError
     when a step fails (the run records it); returns quietly when the row is gone or no
     longer wanted.
     """
@@ -299,7 +302,7 @@ def _provision_steps(workspace: Workspace, recorder: RunRecorder, kube: Kube) ->
         delivery = _first_delivery(workspace)
         if delivery.state == CredentialDelivery.State.SENT:
             kube.create_if_absent(credentials.locked_secret(target))
-            step.message = "Credentials were already sent."
+            step.message = gettext("Credentials were already sent.")
         else:
             recorder.password = credentials.set_password(kube, target, delivery)
     with recorder.step("apply-volume"):
@@ -316,7 +319,7 @@ def _provision_steps(workspace: Workspace, recorder: RunRecorder, kube: Kube) ->
     _observe(workspace, Workspace.ObservedState.RUNNING)
     with recorder.step("send-credentials") as step:
         if recorder.password is None:
-            step.message = "Credentials were already sent."
+            step.message = gettext("Credentials were already sent.")
         else:
             workspace.refresh_from_db()
             credentials.send_password(workspace, delivery, recorder.password)
@@ -379,8 +382,8 @@ def deliver_credentials(delivery_id: int) -> None:
             with recorder.step("set-password"):
                 recorder.password = credentials.set_password(kube, target, delivery)
             with recorder.step("wait-until-ready", extra_lease_seconds=settings.LARR1_READY_TIMEOUT) as step:
-                # The pod restarts to load the new hash; send once it answers, so the
-                # password works when the email arrives. Send anyway if it does not.
+                # The pod restarts to load the new hash. Sending after it is ready means the
+                # password works when the email arrives; the email goes out either way.
                 ready = kube.wait_for(
                     "Deployment",
                     names.DEPLOYMENT,
@@ -410,7 +413,7 @@ def stop(workspace_id: int) -> None:
             with recorder.step("stop-workspace") as step:
                 live = kube.read("Deployment", names.DEPLOYMENT, workspace.namespace)
                 if live is None:
-                    step.message = "No Deployment to stop."
+                    step.message = gettext("The workspace has no Deployment to stop.")
                 else:
                     target = target_for(workspace)
                     kube.apply(objects.deployment(target, replicas=0))
@@ -427,7 +430,9 @@ def stop(workspace_id: int) -> None:
             recorder.finish(exc)
             raise
         recorder.finish()
-    reason = f"{describe('workspace.stopped')} {workspace.delete_after:%Y-%m-%d %H:%M %Z}"
+    reason = gettext(
+        "Removed from the user repository. The workspace is stopped; its volume is kept until %(date)s."
+    ) % {"date": timezone.localtime(workspace.delete_after).strftime("%Y-%m-%d %H:%M %Z")}
     _observe(workspace, Workspace.ObservedState.STOPPED, reason)
 
 

@@ -1,9 +1,9 @@
 """Celery tasks of provisioning. Each takes a primary key and returns quietly when the row is gone.
 
-The work itself is in ``workspaces.provisioning``; these wrappers only turn its
-exceptions into Celery's retry policy: a busy workspace is retried when its
-holder's lease ends, a failure a retry can fix is retried with doubling delays,
-and a permanent failure stays recorded on its run without a retry.
+The work itself is in ``workspaces.provisioning``. These wrappers turn its
+exceptions into Celery's retry policy. A busy workspace is checked again every
+few seconds, and a failure a retry can fix is retried with doubling delays. A
+permanent failure stays recorded on its run and is not retried.
 """
 
 from __future__ import annotations

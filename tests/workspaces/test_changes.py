@@ -140,7 +140,7 @@ def test_it_keeps_the_rotation_annotation_when_provisioning_again(
     assert template["metadata"]["annotations"][names.CREDENTIALS_ANNOTATION] == annotation
 
 
-def test_it_stops_a_removed_workspace_and_keeps_its_volume(running, sync, cluster, settings):
+def test_it_stops_a_removed_workspace(running, sync, cluster, settings):
     settings.LARR1_DELETE_GRACE_SECONDS = 3600
 
     sync(running.username, removed=True)

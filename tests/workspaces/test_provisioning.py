@@ -127,7 +127,7 @@ def test_it_enforces_restricted_pod_security_on_the_namespace(approved, cluster,
     assert "violates PodSecurity" in rejected.value.body
 
 
-def test_it_runs_the_workspace_pod_under_restricted_pod_security(approved, cluster):
+def test_it_runs_the_pod_under_restricted_security(approved, cluster):
     selector = names.label_selector(names.selector(approved.username, approved.uid))
 
     [pod] = cluster.list("Pod", approved.namespace, label_selector=selector)
@@ -155,9 +155,7 @@ def test_it_labels_every_object_it_applies(approved, cluster):
         assert cluster.list(kind, approved.namespace, label_selector=names.label_selector(expected)), kind
 
 
-def test_it_does_nothing_new_when_the_same_approval_comes_again(
-    approved, cluster, smtp_server, django_capture_on_commit_callbacks
-):
+def test_it_ignores_a_repeated_approval(approved, cluster, smtp_server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         approved_state_changed.send(sender=None, usernames={approved.username})
 
@@ -190,9 +188,7 @@ def catalog_with_huge_profile(settings, tmp_path):
     clear_catalog_cache()
 
 
-def test_it_reports_a_workspace_that_needs_more_gpus_than_a_node_has(
-    db, cluster, smtp_server, username, settings, catalog_with_huge_profile
-):
+def test_it_reports_a_gpu_shortage(db, cluster, smtp_server, username, settings, catalog_with_huge_profile):
     from workspaces.exceptions import WorkspaceNotReady
 
     settings.LARR1_READY_TIMEOUT = 5
