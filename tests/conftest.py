@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 
 from larr1.mailsink import MailSink, captured_messages
 
-# The local Kubernetes testbed's fixtures (testbed, kube_namespace_prefix) for every test.
-pytest_plugins = ["tests.testbed_plugin"]
+# Fixtures for every test: the local Kubernetes testbed (testbed, kube_namespace_prefix)
+# and the browser (browser, page, screenshot).
+pytest_plugins = ["tests.testbed_plugin", "tests.browser_plugin"]
 
 PASSWORD = "correct horse battery staple 7"
 

@@ -7,7 +7,7 @@ import pytest
 from approvals.models import Request
 from approvals.sync import sync_repository
 from tests.approvals_ui.kubeapi import workspace_pod
-from tests.browser.conftest import ARTIFACTS, browser, page, screenshot  # noqa: F401 - fixtures
+from tests.browser_plugin import ARTIFACTS
 from tests.conftest import PASSWORD
 from tests.gitrepos import workspace_yaml
 

@@ -1,4 +1,4 @@
-"""Playwright driving Debian's chromium (the test fails, never skips, when it is missing)."""
+"""Pytest plugin: Playwright driving Debian's chromium (a test fails, never skips, when it is missing)."""
 
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("LARR1_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
 # Flags that keep Chromium off the network and quiet in a container run as root.
 CHROMIUM_ARGS = [
