@@ -8,24 +8,12 @@ timeout, a remote that is down).
 
 from __future__ import annotations
 
-import re
-
 from django.utils.translation import gettext_lazy as _
 
-# userinfo in a URL: scheme://user:password@host
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-# Header values that git prints with GIT_TRACE, or that a caller might echo back.
-_AUTH_HEADER = re.compile(r"(?P<key>authorization:\s*)(basic|bearer|token)\s+\S+", re.IGNORECASE)
+from larr1.logging import redact
 
-
-def sanitize(text: str, secrets: tuple[str | None, ...] = ()) -> str:
-    """Remove credentials from text that goes into an error, a log line or the database."""
-    text = _URL_USERINFO.sub(r"\g<scheme>", text)
-    text = _AUTH_HEADER.sub(r"\g<key>***", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+# One redaction function for logs and errors; the mirror and the forge client call it sanitize.
+sanitize = redact
 
 
 class ApprovalsError(Exception):

@@ -1,6 +1,12 @@
-"""Shared fixtures: named users, a real SMTP server, a real Celery worker, a browser."""
+"""Shared fixtures: named users, a real SMTP server, real Celery workers, a browser."""
 
 from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -61,3 +67,38 @@ def smtp_server(tmp_path, settings):
     settings.MAIL_SINK_DIR = directory
     yield CapturingSink(directory, sink)
     sink.stop()
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def celery_workers(queue: str, *, count: int = 1, environment: dict | None = None):
+    """Run ``count`` real Celery worker processes that consume only ``queue``.
+
+    Tasks sent while the block runs cross Redis to these processes (eager mode is off).
+    Yields the processes.
+    """
+    from larr1.celery import app
+
+    command = [sys.executable, "-m", "celery", "-A", "larr1", "worker", "--pool", "solo", "--loglevel", "WARNING"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue]
+    processes = [
+        subprocess.Popen(
+            [*command, "-n", f"{queue}-{index}@%h"],
+            cwd=REPO_ROOT,
+            env={**os.environ, **(environment or {}), "CELERY_TASK_ALWAYS_EAGER": "false"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for index in range(count)
+    ]
+    app.conf.task_always_eager = False
+    try:
+        yield processes
+    finally:
+        app.conf.task_always_eager = True
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)

@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from larr1.mailsink import MailSink
+from tests.conftest import celery_workers
 from tests.testbed_plugin import state_dir
 from tests.workspaces.conftest import TESTBED_CATALOG, password_from, password_hash_in_cluster, spec_for
 from tests.workspaces.test_provisioning import STEPS
@@ -198,45 +199,9 @@ def test_it_lets_one_of_two_concurrent_runs_work(workspace, cluster, smtp_server
 @pytest.fixture
 def workers(smtp_server, testbed):
     """Two real Celery worker processes on a queue of their own."""
-    from larr1.celery import app
-
     queue = f"test-provision-{uuid.uuid4().hex[:8]}"
-    environment = child_environment(smtp_server, testbed)
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "larr1",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}-{index}@%h",
-            ],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for index in range(2)
-    ]
-    app.conf.task_always_eager = False
-    yield queue
-    app.conf.task_always_eager = True
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=30)
+    with celery_workers(queue, count=2, environment=child_environment(smtp_server, testbed)):
+        yield queue
 
 
 def test_it_emails_once_for_two_workers(workspace, cluster, smtp_server, workers):
