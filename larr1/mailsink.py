@@ -94,7 +94,7 @@ def captured_messages(directory: Path) -> list[CapturedMessage]:
         messages.append(
             CapturedMessage(
                 key=key,
-                subject=str(parsed["Subject"] or ""),
+                subject=str(parsed["Subject"] or "").strip(),
                 sender=str(parsed["From"] or ""),
                 recipients=str(parsed["X-Larr1-Envelope-To"] or parsed["To"] or ""),
                 date=sent,
