@@ -94,6 +94,15 @@ MESSAGES = {
     "workspace.stopped": _("The workspace is stopped."),
     "workspace.invalid-spec": _("The approved workspace file has no valid specification."),
     "credentials.email-failed": _("The credentials email could not be sent; Larr1 will try again."),
+    # Reasons the reconciler records for a workspace's observed state.
+    "workspace.starting": _("The workspace is starting."),
+    "workspace.recreating": _("Parts of the workspace were missing; Larr1 is re-creating them."),
+    "workspace.namespace-deleting": _(
+        "The workspace's namespace is being deleted outside Larr1; Larr1 re-creates it once it is gone."
+    ),
+    "workspace.scaled-down": _("The workspace was stopped outside Larr1; Larr1 starts it again."),
+    "workspace.removed": _("The workspace was removed; its data is kept until the grace period ends."),
+    "workspace.deleting": _("The workspace is being deleted."),
 }
 
 

@@ -22,7 +22,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext_lazy as _
 from kubernetes.utils import parse_quantity
 
 from workspaces import credentials, names, objects
@@ -54,28 +53,12 @@ MANAGED_SELECTOR = f"{names.MANAGED_BY_LABEL}={names.MANAGED_BY}"
 # The events a workspace page keeps; older ones are pruned.
 MAX_EVENTS_PER_WORKSPACE = 50
 
-# Reasons of observed states that provisioning's registry (workspaces.exceptions.MESSAGES) lacks.
-REASONS = {
-    "workspace.starting": _("The workspace is starting."),
-    "workspace.recreating": _("Parts of the workspace were missing; Larr1 is re-creating them."),
-    "workspace.namespace-deleting": _(
-        "The workspace's namespace is being deleted outside Larr1; Larr1 re-creates it once it is gone."
-    ),
-    "workspace.scaled-down": _("The workspace was stopped outside Larr1; Larr1 starts it again."),
-    "workspace.removed": _("The workspace was removed; its data is kept until the grace period ends."),
-    "workspace.deleting": _("The workspace is being deleted."),
-}
-
 
 def describe_reason(code: str) -> str:
     """Return the translated sentence for an observed state's reason code ("" for none)."""
     if not code:
         return ""
-    if code in REASONS:
-        return str(REASONS[code])
-    if code in MESSAGES:
-        return str(MESSAGES[code])
-    return code
+    return str(MESSAGES.get(code, code))
 
 
 # -- the pure comparison ------------------------------------------------------
