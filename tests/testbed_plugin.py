@@ -4,9 +4,9 @@ Load it with ``pytest_plugins = ["tests.testbed_plugin"]`` or ``-p tests.testbed
 
 Fixtures:
 
-- ``testbed`` (session): starts the cluster with ``testbed/start``, or reuses the one
-  already running from the same state directory (``LARR1_TESTBED_DIR``, default
-  ``<repo>/.testbed``). A cluster is ours when ``<state>/kubeconfig`` works. If the
+- ``testbed`` (session): starts the cluster with ``testbed/start``, which reuses the
+  one already running from the same state directory (``LARR1_TESTBED_DIR``, default
+  ``<repo>/.testbed``); the run then checks that ``<state>/kubeconfig`` works. If the
   cluster cannot be built or started, the run fails with the script's output: it is
   never skipped. The cluster is left running for the next run; ``testbed/stop``
   stops it.
@@ -58,17 +58,13 @@ class Testbed:
             return False
         try:
             with self.api_client() as api:
-                nodes = client.CoreV1Api(api).list_node(
-                    label_selector="type=kwok", _request_timeout=5
-                )
+                nodes = client.CoreV1Api(api).list_node(label_selector="type=kwok", _request_timeout=5)
         except Exception:  # noqa: BLE001 - any failure means "not usable as is"
             return False
         if not nodes.items:
             return False
         for node in nodes.items:
-            ready = any(
-                c.type == "Ready" and c.status == "True" for c in node.status.conditions or []
-            )
+            ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
             if not ready:
                 return False
         return True
@@ -77,8 +73,8 @@ class Testbed:
 def start_testbed() -> Testbed:
     """Starts (or reuses) the cluster, or fails the test run with the reason."""
     bed = Testbed(kubeconfig=state_dir() / "kubeconfig")
-    if bed.is_ready():
-        return bed
+    # testbed/start returns in a fraction of a second when the cluster already runs
+    # with the current settings, so it is always asked.
     command = [str(TESTBED_SRC / "start")]
     try:
         result = subprocess.run(
@@ -93,9 +89,7 @@ def start_testbed() -> Testbed:
         output = exc.output or ""
         if isinstance(output, bytes):
             output = output.decode(errors="replace")
-        pytest.fail(
-            f"testbed/start did not finish in {START_TIMEOUT}s:\n{_tail(output)}", pytrace=False
-        )
+        pytest.fail(f"testbed/start did not finish in {START_TIMEOUT}s:\n{_tail(output)}", pytrace=False)
     except OSError as exc:
         pytest.fail(f"could not run {command[0]}: {exc}", pytrace=False)
     if result.returncode != 0:
@@ -106,8 +100,7 @@ def start_testbed() -> Testbed:
         )
     if not bed.is_ready():
         pytest.fail(
-            f"testbed/start succeeded but {bed.kubeconfig} does not reach a ready cluster:\n"
-            f"{_tail(result.stdout)}",
+            f"testbed/start succeeded but {bed.kubeconfig} does not reach a ready cluster:\n{_tail(result.stdout)}",
             pytrace=False,
         )
     return bed
