@@ -1,4 +1,4 @@
-// Pins the versions of the local test cluster (see testbed/README section in the repo README).
+// Pins the versions of the local test cluster; see README.md beside this file.
 module larr1.local/testbed
 
 go 1.26.0
