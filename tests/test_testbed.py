@@ -42,9 +42,7 @@ def namespace(core, kube_namespace_prefix) -> Iterator[Callable[..., str]]:
 
     def make(suffix: str = "ns", labels: dict[str, str] | None = None) -> str:
         name = f"{kube_namespace_prefix}{suffix}"
-        core.create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels or {}))
-        )
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels or {})))
         created.append(name)
         wait_until(
             lambda: _exists(lambda: core.read_namespaced_service_account("default", name)),
@@ -129,9 +127,7 @@ def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, 
     ns = namespace("gpu")
     core.create_namespaced_persistent_volume_claim(ns, pvc("home", "10Gi"))
     labels = {"app": "workspace"}
-    container = gpu_container(
-        1, volume_mounts=[client.V1VolumeMount(name="home", mount_path="/home/coder")]
-    )
+    container = gpu_container(1, volume_mounts=[client.V1VolumeMount(name="home", mount_path="/home/coder")])
     apps.create_namespaced_deployment(
         ns,
         client.V1Deployment(
@@ -146,9 +142,7 @@ def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, 
                         volumes=[
                             client.V1Volume(
                                 name="home",
-                                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-                                    claim_name="home"
-                                ),
+                                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(claim_name="home"),
                             )
                         ],
                     ),
@@ -159,9 +153,10 @@ def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, 
 
     def available():
         status = apps.read_namespaced_deployment("workspace", ns).status
-        return any(
-            c.type == "Available" and c.status == "True" for c in status.conditions or []
-        ) and status.ready_replicas == 1
+        return (
+            any(c.type == "Available" and c.status == "True" for c in status.conditions or [])
+            and status.ready_replicas == 1
+        )
 
     wait_until(available, "the Deployment to become Available")
     claim = wait_until(lambda: pvc_bound(core, ns, "home"), "the PVC to be Bound")
@@ -178,9 +173,7 @@ def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, 
     assert int(node.status.allocatable["nvidia.com/gpu"]) >= 1
 
 
-def test_it_keeps_a_pod_pending_with_the_schedulers_reason_when_no_node_has_enough_gpus(
-    core, namespace
-):
+def test_it_keeps_a_pod_pending_with_the_schedulers_reason_when_no_node_has_enough_gpus(core, namespace):
     ns = namespace("big")
     most = max(int(n.status.allocatable.get("nvidia.com/gpu", "0")) for n in core.list_node().items)
     core.create_namespaced_pod(
@@ -276,9 +269,7 @@ def test_it_expands_a_bound_volume_and_reports_the_new_capacity(core, namespace)
     claim = wait_until(lambda: pvc_bound(core, ns, "home"), "the PVC to be Bound")
     assert claim.status.capacity["storage"] == "1Gi"
 
-    core.patch_namespaced_persistent_volume_claim(
-        "home", ns, {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}
-    )
+    core.patch_namespaced_persistent_volume_claim("home", ns, {"spec": {"resources": {"requests": {"storage": "2Gi"}}}})
 
     def grown():
         claim = core.read_namespaced_persistent_volume_claim("home", ns)
@@ -286,9 +277,7 @@ def test_it_expands_a_bound_volume_and_reports_the_new_capacity(core, namespace)
 
     claim = wait_until(grown, "the PVC's status.capacity to grow")
     assert core.read_persistent_volume(claim.spec.volume_name).spec.capacity["storage"] == "2Gi"
-    assert not [
-        c for c in claim.status.conditions or [] if c.type in ("Resizing", "FileSystemResizePending")
-    ]
+    assert not [c for c in claim.status.conditions or [] if c.type in ("Resizing", "FileSystemResizePending")]
 
     with pytest.raises(ApiException) as caught:  # storage never shrinks
         core.patch_namespaced_persistent_volume_claim(
@@ -311,9 +300,7 @@ def test_it_completes_namespace_deletion_with_running_pods_and_volumes(core, app
                 selector=client.V1LabelSelector(match_labels=labels),
                 template=client.V1PodTemplateSpec(
                     metadata=client.V1ObjectMeta(labels=labels),
-                    spec=client.V1PodSpec(
-                        containers=[client.V1Container(name="sleeper", image=IMAGE)]
-                    ),
+                    spec=client.V1PodSpec(containers=[client.V1Container(name="sleeper", image=IMAGE)]),
                 ),
             ),
         ),
