@@ -27,6 +27,7 @@ from approvals.permissions import _get_request_for_admin, _get_workspace_for_adm
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
 from workspaces.contract.findings import Finding
+from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -145,15 +146,6 @@ def _approval_blocker(request_obj: Request, plan) -> str:
     return ""
 
 
-def _workspace_model():
-    """Return workspaces.models.Workspace, or None while provisioning has not landed it."""
-    try:
-        from workspaces.models import Workspace
-    except ImportError:
-        return None
-    return Workspace
-
-
 def _latest_run(workspace):
     """Return the newest provisioning run of ``workspace`` with its steps, or None."""
     return workspace.runs.order_by("-started_at", "-pk").prefetch_related("steps").first()
@@ -231,8 +223,7 @@ def request_state(request, pk: int):
     request_obj = _get_request_for_admin(request, pk)
     event = request_obj.events.select_related("actor").order_by("-at", "-pk").first()
     workspace = run = None
-    Workspace = _workspace_model()
-    if Workspace is not None and request_obj.username and request_obj.state == Request.State.MERGED:
+    if request_obj.username and request_obj.state == Request.State.MERGED:
         workspace = Workspace.objects.filter(username=request_obj.username).order_by("-created_at").first()
         run = _latest_run(workspace) if workspace else None
     context = {"req": request_obj, "event": event, "workspace": workspace, "run": run}
@@ -333,10 +324,10 @@ def audit(request):
 @require_GET
 @admin_required
 def workspaces(request):
-    Workspace = _workspace_model()
-    rows = list(Workspace.objects.order_by("username", "-created_at")) if Workspace is not None else None
-    approved = list(ApprovedFile.objects.filter(removed_at__isnull=True).order_by("username"))
-    context = {"workspaces": rows, "approved": approved, "section": "workspaces"}
+    rows = list(Workspace.objects.select_related("observation").order_by("username", "-created_at"))
+    # Invalid files on main have no workspace; admins still need to see them.
+    invalid = list(ApprovedFile.objects.filter(removed_at__isnull=True, valid=False).order_by("path"))
+    context = {"workspaces": rows, "invalid_files": invalid, "section": "workspaces"}
     template = "approvals/_workspace_rows.html" if request.headers.get("HX-Request") else "approvals/workspaces.html"
     return render(request, template, context)
 

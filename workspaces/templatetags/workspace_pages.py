@@ -11,3 +11,19 @@ register = template.Library()
 def user_dashboard(context):
     """Render the signed-in user's workspaces and requests."""
     return {"request": context["request"], "user": context["user"], **dashboard_context(context["request"])}
+
+
+@register.filter
+def state_reason_text(workspace) -> str:
+    """The reason for a workspace's observed state, in the reader's language where Larr1 knows it."""
+    from workspaces.views import status_context
+
+    return status_context(workspace)["reason"]
+
+
+@register.filter
+def finding_messages(row) -> list[str]:
+    """The error messages of a row with stored findings (a request or a file on main), in the reader's language."""
+    from workspaces.contract import Finding
+
+    return [Finding.from_dict(data).message for data in row.findings if data.get("severity") == "error"]
