@@ -20,19 +20,19 @@ def home(request):
     return render(request, "home.html")
 
 
-def _require_mail_sink():
-    # Captured mail holds credentials: never serve it outside development.
-    if not settings.DEBUG:
+def _require_mail_sink(request):
+    # Captured mail holds every workspace's credentials: development only, and only for admins.
+    if not settings.DEBUG or not request.user.is_staff:
         raise Http404
 
 
 def mail_list(request):
-    _require_mail_sink()
+    _require_mail_sink(request)
     return render(request, "dev/mail_list.html", {"messages_caught": captured_messages(settings.MAIL_SINK_DIR)})
 
 
 def mail_detail(request, key):
-    _require_mail_sink()
+    _require_mail_sink(request)
     for captured in captured_messages(settings.MAIL_SINK_DIR):
         if captured.key == key:
             return render(request, "dev/mail_detail.html", {"captured": captured})

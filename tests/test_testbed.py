@@ -317,3 +317,25 @@ def test_it_completes_namespace_deletion_with_running_pods_and_volumes(core, app
         lambda: not _exists(lambda: core.read_persistent_volume(claim.spec.volume_name)),
         "the released volume to be deleted",
     )
+
+
+def test_it_renews_the_node_leases_so_nodes_stay_ready(testbed):
+    # The node lifecycle controller marks a node NotReady (and its pods not Ready) when
+    # its Lease is not renewed within the grace period; kwok must renew it.
+    coordination = client.CoordinationV1Api(testbed.api_client())
+    first = {
+        lease.metadata.name: lease.spec.renew_time
+        for lease in coordination.list_namespaced_lease("kube-node-lease").items
+    }
+    assert {"spark-1", "spark-2"} <= set(first)
+
+    stream = watch.Watch().stream(coordination.list_namespaced_lease, "kube-node-lease", timeout_seconds=40)
+    renewed = set()
+    for event in stream:
+        lease = event["object"]
+        if lease.metadata.name in first and lease.spec.renew_time > first[lease.metadata.name]:
+            renewed.add(lease.metadata.name)
+        if renewed >= {"spark-1", "spark-2"}:
+            break
+
+    assert renewed >= {"spark-1", "spark-2"}
