@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from approvals.models import AuditEvent
 from workspaces import emails, names, objects
 from workspaces.exceptions import CredentialsError
 from workspaces.kube import Kube
@@ -124,4 +125,10 @@ def send_password(workspace: Workspace, delivery: CredentialDelivery, password: 
     )
     if updated != 1:
         logger.warning("Credentials delivery %s changed state while its email was sent", delivery.pk)
+    else:
+        AuditEvent.objects.create(
+            action=AuditEvent.Action.CREDENTIALS_SENT,
+            username=workspace.username,
+            details={"delivery": delivery.pk, "reason": delivery.reason},
+        )
     logger.info("Sent credentials for workspace %s (delivery %s)", workspace.username, delivery.pk)

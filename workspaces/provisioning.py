@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from approvals.models import AuditEvent
 from larr1.catalog import get_catalog
 from workspaces import credentials, names, objects
 from workspaces.contract.quantities import parse_bytes
@@ -277,6 +278,11 @@ def provision(workspace_id: int) -> None:
             logger.warning("Provisioning workspace %s failed: %s (code %s)", workspace.username, exc, exc.code)
             raise
         recorder.finish()
+        AuditEvent.objects.create(
+            action=AuditEvent.Action.PROVISIONED,
+            username=workspace.username,
+            details={"run": recorder.run.pk, "kind": kind, "namespace": workspace.namespace},
+        )
     logger.info("Workspace %s is running at %s", workspace.username, workspace.url)
 
 

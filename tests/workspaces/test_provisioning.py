@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from approvals.models import ApprovedFile
+from approvals.models import ApprovedFile, AuditEvent
 from approvals.signals import approved_state_changed
 from tests.workspaces.conftest import password_from, password_hash_in_cluster, spec_for
 from workspaces import names, provisioning
@@ -78,6 +78,12 @@ def test_it_emails_credentials_that_open_the_workspace(approved, cluster, smtp_s
     assert message.message["To"] == f"{approved.username}@example.com"
     assert f"https://{approved.username}.gpu.example.com" in message.body("plain")
     assert PasswordHasher().verify(password_hash_in_cluster(cluster, approved.namespace), password)
+
+
+def test_it_audits_provisioning_and_the_credentials_email(approved):
+    actions = list(AuditEvent.objects.filter(username=approved.username).values_list("action", flat=True))
+    assert actions.count(AuditEvent.Action.PROVISIONED) == 1
+    assert actions.count(AuditEvent.Action.CREDENTIALS_SENT) == 1
 
 
 def test_it_marks_the_first_delivery_sent(approved):
