@@ -17,6 +17,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -58,6 +59,11 @@ def _event_name(request: HttpRequest) -> str:
 @csrf_exempt
 @require_POST
 def forge_hook(request: HttpRequest) -> JsonResponse:
+    try:
+        request.body  # noqa: B018 - read once so an oversized body is refused here, as JSON
+    except RequestDataTooBig:
+        logger.warning("Webhook rejected: body larger than DATA_UPLOAD_MAX_MEMORY_SIZE")
+        return JsonResponse({"error": "The body is too large."}, status=413)
     secret = settings.LARR1_WEBHOOK_SECRET
     if not secret:
         logger.warning("Webhook rejected: LARR1_WEBHOOK_SECRET is not set")

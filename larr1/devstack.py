@@ -137,22 +137,26 @@ def testbed_ready(kubeconfig: Path) -> bool:
     return bool(ready) and all(ready)
 
 
-def use_testbed_cluster() -> None:
-    """Start the local simulated cluster unless a real one is configured or the testbed already runs."""
+def use_testbed_cluster() -> bool:
+    """Start the local simulated cluster unless a real one is configured or the testbed already runs.
+
+    Returns whether this call started it, so that stopping the stack stops it too.
+    """
     if os.environ.get("KUBECONFIG") or os.environ.get("LARR1_KUBE_IN_CLUSTER"):
-        return
+        return False
     kubeconfig = BASE_DIR / ".testbed" / "kubeconfig"
     if testbed_ready(kubeconfig):
         say("Using the local Kubernetes testbed that is already running")
         os.environ["KUBECONFIG"] = str(kubeconfig)
         os.environ.setdefault("LARR1_CATALOG", str(TESTBED_CATALOG))
-        return
+        return False
     say("Building the local Kubernetes testbed from Go modules (the first build takes a while; later ones seconds)")
     subprocess.run([str(BASE_DIR / "testbed" / "build")], check=True)
     say("Starting the local Kubernetes testbed (API server, scheduler, controllers, simulated GPU nodes)")
-    subprocess.run([str(BASE_DIR / "testbed" / "start")], check=True)
+    subprocess.run([str(BASE_DIR / "testbed" / "start")], check=True, stdout=subprocess.DEVNULL)
     os.environ["KUBECONFIG"] = str(BASE_DIR / ".testbed" / "kubeconfig")
     os.environ.setdefault("LARR1_CATALOG", str(TESTBED_CATALOG))
+    return True
 
 
 def _interrupt(signum, frame):
@@ -177,6 +181,7 @@ def main() -> None:
     if port_in_use(port):
         raise SystemExit(f"Port {port} is already in use; stop what runs there or set LARR1_PORT.")
 
+    started_testbed = False
     try:
         if not port_in_use(redis_port):
             say(f"Starting Redis on 127.0.0.1:{redis_port}")
@@ -196,7 +201,7 @@ def main() -> None:
             wait_for_port(settings.EMAIL_PORT, "The mail sink")
 
         use_demo_repository(data_dir)
-        use_testbed_cluster()
+        started_testbed = use_testbed_cluster()
 
         say("Applying database migrations")
         manage("migrate", "--no-input", "-v", "0")
@@ -247,6 +252,9 @@ def main() -> None:
         say("Stopping")
     finally:
         stack.stop()
+        if started_testbed:
+            say("Stopping the local Kubernetes testbed")
+            subprocess.run([str(BASE_DIR / "testbed" / "stop")], check=False, stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

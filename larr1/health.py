@@ -56,11 +56,11 @@ def cluster() -> dict:
     from workspaces.kube import api_client
 
     try:
-        version = client.VersionApi(api_client()).get_code(_request_timeout=3)
+        client.VersionApi(api_client()).get_code(_request_timeout=3)
     except (ApiException, ConfigException, HTTPError, OSError) as exc:
         logger.warning("Cluster health check failed", extra={"error": type(exc).__name__})
         return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True, "version": version.git_version}
+    return {"ok": True}
 
 
 def run_checks() -> dict:

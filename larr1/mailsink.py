@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -91,6 +91,9 @@ def captured_messages(directory: Path) -> list[CapturedMessage]:
             sent = parsedate_to_datetime(parsed["Date"]) if parsed["Date"] else None
         except (TypeError, ValueError):
             sent = None
+        if sent is not None and sent.tzinfo is None:
+            # A "-0000" zone (Django's default Date header) means UTC with no local offset known.
+            sent = sent.replace(tzinfo=UTC)
         messages.append(
             CapturedMessage(
                 key=key,

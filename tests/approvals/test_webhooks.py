@@ -114,3 +114,11 @@ def test_it_accepts_only_post(db, client, mirror_settings):
     response = client.get("/hooks/forge")
 
     assert response.status_code == 405
+
+
+def test_it_answers_413_as_json_for_an_oversized_body(client, settings):
+    settings.LARR1_WEBHOOK_SECRET = "example-webhook-secret"
+    body = b"{" + b" " * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + b"}"
+    response = client.post("/hooks/forge", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"error": "The body is too large."}
