@@ -482,13 +482,7 @@ class Mirror:
         main = self.main_sha()
         if main != expected_main_sha:
             raise RemoteMoved(f"main is {main}, expected {expected_main_sha}")
-        try:
-            tree = self._git("merge_tree", "--write-tree", "--no-messages", expected_main_sha, head_sha)
-        except GitError as exc:
-            if exc.status == 1:
-                raise MergeConflict(f"{head_sha} conflicts with {expected_main_sha}") from None
-            raise
-        tree_sha = tree.splitlines()[0].strip()
+        tree_sha = self.merge_tree(expected_main_sha, head_sha)
         author_name, author_email = author
         committer_name, committer_email = self.committer
         identity = {
@@ -511,6 +505,21 @@ class Mirror:
             )
         except git.GitCommandError as exc:
             raise self._translate("commit-tree", exc) from None
+
+    def merge_tree(self, main_sha: str, head_sha: str) -> str:
+        """Write the tree of merging ``head_sha`` into ``main_sha`` to the object database; return its sha.
+
+        No commit or ref is created. Raises MergeConflict when the two do not merge cleanly.
+        """
+        self._check_sha(head_sha)
+        self._check_sha(main_sha)
+        try:
+            tree = self._git("merge_tree", "--write-tree", "--no-messages", main_sha, head_sha)
+        except GitError as exc:
+            if exc.status == 1:
+                raise MergeConflict(f"{head_sha} conflicts with {main_sha}") from None
+            raise
+        return tree.splitlines()[0].strip()
 
     @staticmethod
     def _check_sha(value: str, *, allow_ref: bool = False) -> None:

@@ -22,8 +22,8 @@ from approvals.exceptions import ApprovalsError, ForgeError, GitError, MergeConf
 from approvals.forge import client_from_settings
 from approvals.git import Mirror
 from approvals.locking import sync_lock
-from approvals.models import AuditEvent, Request
-from approvals.sync import sync_repository
+from approvals.models import AuditEvent, ChangeKind, Request
+from approvals.sync import _decode, review_context, review_request, sync_repository
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ OUTCOME_MESSAGES = {
     ),
     "has-errors": _("A request with errors cannot be approved. Ask the author to fix the findings."),
     "conflict": _("The pull request conflicts with main. Ask the author to update it."),
+    "main-moved": _("Main changed since this request was evaluated; sync and review it again."),
     "already-decided": _("Someone already decided on this request, or it is no longer open."),
     "remote-moved": _("Main changed on the remote while Larr1 was merging. Try again."),
     "push-failed": _("The remote rejected the merge. Check that Larr1 may push to main."),
@@ -121,7 +122,17 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
         if mirror.list_heads().get(request.number) != head_sha:
             return MergeOutcome("head-moved", request_id)
 
-        # 3. Merge: through the forge's API when configured, else a local merge and a push.
+        # 3. Reject the approval unless the merge lands exactly what the admin reviewed.
+        try:
+            difference = _difference_from_review(mirror, request, head_sha)
+        except MergeConflict as exc:
+            return _failed(request, actor, "conflict", exc)
+        except GitError as exc:
+            return _failed(request, actor, "git-error", exc)
+        if difference:
+            return _failed(request, actor, "main-moved", ApprovalsError(difference, code="main-moved"))
+
+        # 4. Merge: through the forge's API when configured, else a local merge and a push.
         client = client_from_settings()
         try:
             commit = _merge(mirror, client, request, head_sha, actor)
@@ -139,7 +150,7 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
             if client is not None:
                 client.close()
 
-        # 4. Record the decision; the conditional update makes it happen once.
+        # 5. Record the decision; the conditional update makes it happen once.
         with transaction.atomic():
             changed = Request.objects.filter(pk=request_id, state=Request.State.OPEN, head_sha=head_sha).update(
                 state=Request.State.MERGED, merged_commit=commit, superseded_by=None, updated_at=timezone.now()
@@ -164,12 +175,38 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
             )
         logger.info("Approved request %s: merged head=%s commit=%s", request.number, head_sha, commit)
 
-        # 5. Sync main so the approved state (and provisioning) follow at once.
+        # 6. Sync main so the approved state (and provisioning) follow at once.
         try:
             sync_repository(mirror=mirror, trigger="approval")
         except ApprovalsError as exc:
             logger.warning("Sync after approving request %s failed; the next sync catches up: %s", request_id, exc)
     return MergeOutcome("merged", request_id, commit)
+
+
+def _difference_from_review(mirror: Mirror, request: Request, head_sha: str) -> str:
+    """Return how merging ``head_sha`` into the mirror's main differs from the request as reviewed, or "".
+
+    The request's stored diff, findings and capacity effect were computed against
+    main at its last evaluation. Evaluating it against current main must give the
+    same result, and the merge must put the reviewed after-side on the request's
+    paths. Raises MergeConflict when the head does not merge cleanly.
+    """
+    main = mirror.main_sha()
+    merged = mirror.tree_entries(mirror.merge_tree(main, head_sha))
+    review = review_request(review_context(mirror, main), head_sha)
+    changed = review.differs_from(request)
+    if changed:
+        return f"evaluated against {request.base_sha}, main is {main}; changed: {', '.join(changed)}"
+
+    if review.path:
+        entry = merged.get(review.path)
+        landed = "" if entry is None else _decode(entry.data)
+        expected = "" if review.change_kind == ChangeKind.DELETE else review.file_after
+        if landed != expected or (entry is None) != (review.change_kind == ChangeKind.DELETE):
+            return f"the merge puts other content at {review.path} than the request's after-side"
+    if review.old_path and review.old_path != review.path and review.old_path in merged:
+        return f"the merge keeps {review.old_path}, which the request removes"
+    return ""
 
 
 def _merge(mirror: Mirror, client, request: Request, head_sha: str, actor) -> str:

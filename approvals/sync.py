@@ -19,6 +19,7 @@ approval at a time touches the mirror.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from approvals.emails import notify_new_requests
-from approvals.exceptions import ApprovalsError, ForgeError
+from approvals.exceptions import ApprovalsError, ForgeError, MergeConflict
 from approvals.forge import ForgeClient, PullState, client_from_settings
 from approvals.git import PULL_REF_PREFIX, Mirror
 from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, RequestHead, SyncRun
@@ -35,6 +36,7 @@ from approvals.signals import approved_state_changed
 from larr1.catalog import get_catalog
 from workspaces.contract import ChangeKind as ContractChangeKind
 from workspaces.contract import evaluate_change, evaluate_tree
+from workspaces.contract.findings import Finding
 from workspaces.contract.model import path_stem
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class SyncReport:
     merged: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)
+    reevaluated: list[int] = field(default_factory=list)
     approved_added: list[str] = field(default_factory=list)
     approved_changed: list[str] = field(default_factory=list)
     approved_removed: list[str] = field(default_factory=list)
@@ -71,6 +74,7 @@ class SyncReport:
             _("Merged requests"): self.merged,
             _("Closed requests"): self.closed,
             _("Reopened requests"): self.reopened,
+            _("Requests re-evaluated against main"): self.reevaluated,
         }
         paths = {
             _("Approved files added"): self.approved_added,
@@ -183,6 +187,7 @@ def _sync(mirror: Mirror, client: ForgeClient | None) -> SyncReport:
         changed_paths = _sync_approved_files(context)
         _sync_requests(context, pulls)
         _mark_merged_by_content(context, changed_paths)
+        _reevaluate_after_main_moved(context)
         _record_outside_merges(context, changed_paths)
         _update_superseded(mirror.forge)
         if report.created:
@@ -318,6 +323,47 @@ def _sync_requests(context: _Context, pulls: dict[int, PullState] | None) -> Non
             _mark_merged(context, request, commit=context.main)
 
 
+def _reevaluate_after_main_moved(context: _Context) -> None:
+    """Re-evaluate open requests whose workspace file main changed since the last sync.
+
+    Their stored diff, findings and capacity effect were computed against an older
+    main, and approving now would land something else.
+    """
+    if context.previous_main is None or context.previous_main == context.main:
+        return
+    touched = context.mirror.touched_paths(context.previous_main, context.main)
+    if not touched:
+        return
+    # New and moved heads were just evaluated against this main.
+    requests = Request.objects.filter(forge=context.mirror.forge, state=Request.State.OPEN).exclude(
+        base_sha=context.main
+    )
+    for request in requests:
+        if not _touches(context, request, touched):
+            continue
+        _evaluate(context, request)
+        request.save()
+        context.report.reevaluated.append(request.number)
+        logger.info("Re-evaluated request number=%s against main=%s", request.number, context.main)
+
+
+def _touches(context: _Context, request: Request, paths: set[str]) -> bool:
+    """Return whether the request's workspace file, or the file it renames or deletes, is one of ``paths``."""
+    if request.path in paths:
+        return True
+    if not request.file_before:
+        return False
+    # The old path of a rename is not stored: find a path whose content in the tree the
+    # request was evaluated against is the request's before-side.
+    for commit in {request.merge_base_sha, request.base_sha} - {""}:
+        entries = context.tree(commit) if context.mirror.has_commit(commit) else {}
+        for path in paths:
+            entry = entries.get(path)
+            if entry is not None and _decode(entry.data) == request.file_before:
+                return True
+    return False
+
+
 def _create_request(context: _Context, number: int, head: str) -> Request:
     info = context.mirror.commit_info(head)
     request = Request(
@@ -360,48 +406,140 @@ def _finding_key(finding) -> tuple:
     return (finding.code, finding.field, tuple(sorted((k, str(v)) for k, v in finding.params.items())))
 
 
-def _evaluate(context: _Context, request: Request) -> None:
-    """Evaluate the request's head against its merge base with main, then re-check against main."""
+@dataclass(frozen=True)
+class Review:
+    """The evaluated change a request makes to main, as its page shows it to the admin."""
+
+    merge_base: str
+    main: str
+    change_kind: str
+    path: str
+    old_path: str
+    username: str
+    old_username: str
+    file_before: str
+    file_after: str
+    findings: list
+
+    # The fields that must still match the stored request when an admin approves it.
+    REVIEWED_FIELDS = ("change_kind", "path", "username", "old_username", "file_before", "file_after", "findings")
+
+    def differs_from(self, request: Request) -> list[str]:
+        """Return the names of the reviewed fields whose value on ``request`` is not this review's."""
+        # Stored findings went through JSON, so compare them in that form.
+        reviewed = {**{name: getattr(self, name) for name in self.REVIEWED_FIELDS}}
+        reviewed["findings"] = json.loads(json.dumps(self.findings))
+        return [name for name in self.REVIEWED_FIELDS if getattr(request, name) != reviewed[name]]
+
+
+def review_context(mirror: Mirror, main: str) -> _Context:
+    """Build the state ``review_request`` needs to evaluate requests against ``main``."""
+    entries = mirror.tree_entries(main)
+    context = _Context(
+        mirror=mirror,
+        catalog=get_catalog(),
+        main=main,
+        previous_main=None,
+        main_entries=entries,
+        now=timezone.now(),
+        report=SyncReport(main_sha=main),
+    )
+    context.tree_cache[main] = entries
+    return context
+
+
+def review_request(context: _Context, head_sha: str) -> Review:
+    """Evaluate a pull request's head against main as it is in ``context``.
+
+    The request's head is diffed against its merge base with main. When main
+    changed the request's workspace file since that merge base, that diff no
+    longer shows what approving would do. The request is then evaluated as the
+    change from current main to the merge of main and the head, which is what
+    lands on main. When that merge conflicts, or main already has the request's
+    file so that nothing would land, the merge-base evaluation stays and the
+    findings of the head's file applied to current main are added.
+    """
     mirror = context.mirror
-    merge_base = mirror.merge_base(request.head_sha, context.main)
-    base_entries = context.tree(merge_base)
-    head_entries = mirror.tree_entries(request.head_sha)
-    evaluation = evaluate_change(base_entries, head_entries, context.catalog)
+    merge_base = mirror.merge_base(head_sha, context.main)
+    before_entries = context.tree(merge_base)
+    after_entries = mirror.tree_entries(head_sha)
+    evaluation = evaluate_change(before_entries, after_entries, context.catalog)
     findings = list(evaluation.findings)
 
     touched = {path for path in (evaluation.path, evaluation.old_path) if path}
     if merge_base != context.main and touched:
         changed_on_main = mirror.changed_paths(merge_base, context.main) if merge_base else set(context.main_entries)
         if touched & changed_on_main:
-            # Main changed the same file since the branch point: a stale request may
-            # collide with what was approved meanwhile (a re-added file, a username now
-            # taken). Apply only the request's workspace file to current main, so other
-            # files that main changed since do not show up as part of the request.
-            merged_tree = dict(context.main_entries)
-            for path in touched:
-                if path in head_entries:
-                    merged_tree[path] = head_entries[path]
-                else:
-                    merged_tree.pop(path, None)
-            against_main = evaluate_change(context.main_entries, merged_tree, context.catalog)
-            seen = {_finding_key(finding) for finding in findings}
-            for finding in against_main.findings:
-                if finding.code.startswith("change.") or _finding_key(finding) in seen:
-                    continue
-                findings.append(finding)
-                seen.add(_finding_key(finding))
+            try:
+                merged_entries = mirror.tree_entries(mirror.merge_tree(context.main, head_sha))
+            except MergeConflict:
+                merged_entries = None
+            landing = None
+            if merged_entries is not None:
+                landing = evaluate_change(context.main_entries, merged_entries, context.catalog)
+            if landing is not None and landing.kind != ContractChangeKind.NONE:
+                before_entries, after_entries = context.main_entries, merged_entries
+                evaluation = landing
+                findings = list(evaluation.findings)
+            elif landing is not None:
+                # Main already has the request's file: nothing lands, so show the request's own change.
+                findings = _add_findings_against_main(context, touched, after_entries, findings)
+            else:
+                findings = _add_findings_against_main(context, touched, after_entries, findings)
 
     old_path = evaluation.old_path
     new_path = evaluation.path if evaluation.kind != ContractChangeKind.DELETE else None
-    request.merge_base_sha = merge_base or ""
-    request.base_sha = context.main
-    request.change_kind = ChangeKind(evaluation.kind.value)
-    request.path = evaluation.path or ""
-    request.username = evaluation.username or ""
-    request.old_username = evaluation.old_username or ""
-    request.file_before = _decode(base_entries[old_path].data) if old_path in base_entries else ""
-    request.file_after = _decode(head_entries[new_path].data) if new_path in head_entries else ""
-    request.findings = [finding.as_dict() for finding in findings]
+    return Review(
+        merge_base=merge_base or "",
+        main=context.main,
+        change_kind=ChangeKind(evaluation.kind.value),
+        path=evaluation.path or "",
+        old_path=old_path or "",
+        username=evaluation.username or "",
+        old_username=evaluation.old_username or "",
+        file_before=_decode(before_entries[old_path].data) if old_path in before_entries else "",
+        file_after=_decode(after_entries[new_path].data) if new_path in after_entries else "",
+        findings=[finding.as_dict() for finding in findings],
+    )
+
+
+def _add_findings_against_main(context: _Context, touched: set[str], head_entries: dict, findings: list) -> list:
+    """Add the findings of the head's workspace file applied to current main.
+
+    A stale request may collide with what was approved meanwhile (a re-added file,
+    a username now taken). Only the request's workspace file is applied, so other
+    files that main changed since do not show up as part of the request.
+    """
+    merged_tree = dict(context.main_entries)
+    for path in touched:
+        if path in head_entries:
+            merged_tree[path] = head_entries[path]
+        else:
+            merged_tree.pop(path, None)
+    against_main = evaluate_change(context.main_entries, merged_tree, context.catalog)
+    findings = list(findings)
+    seen = {_finding_key(finding) for finding in findings}
+    for finding in against_main.findings:
+        if finding.code.startswith("change.") or _finding_key(finding) in seen:
+            continue
+        findings.append(finding)
+        seen.add(_finding_key(finding))
+    return findings
+
+
+def _evaluate(context: _Context, request: Request) -> None:
+    """Store the request's review against current main on the request (not saved)."""
+    review = review_request(context, request.head_sha)
+    request.merge_base_sha = review.merge_base
+    request.base_sha = review.main
+    request.change_kind = review.change_kind
+    request.path = review.path
+    request.username = review.username
+    request.old_username = review.old_username
+    request.file_before = review.file_before
+    request.file_after = review.file_after
+    request.findings = review.findings
+    findings = [Finding.from_dict(data) for data in review.findings]
     request.has_errors = any(finding.is_error for finding in findings)
     request.risks = sorted({finding.code for finding in findings if finding.is_risk})
     request.last_evaluated_at = context.now
