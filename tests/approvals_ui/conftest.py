@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import socket
+
 import pytest
 from django.test import Client
+from kubernetes import client
 
 from approvals.models import Request
-from tests.approvals_ui.kubeapi import FakeKubeApi, gpu_node
+from tests.approvals_ui.gpu_load import GpuLoad
 from tests.conftest import PASSWORD
 from tests.gitrepos import RemoteRepo, workspace_yaml
 from workspaces import kube
@@ -32,25 +36,57 @@ def mirror_settings(settings, tmp_path, remote):
     return settings
 
 
+def closed_port() -> int:
+    """Return a loopback port that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def no_cluster(settings, tmp_path):
-    """Point Larr1 at a kubeconfig whose API server refuses connections."""
-    settings.LARR1_KUBECONFIG = tmp_path / "missing-kubeconfig"
+    """Point Larr1 at a kubeconfig whose API server address refuses connections."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "closed", "cluster": {"server": f"https://127.0.0.1:{closed_port()}"}}],
+                "users": [{"name": "closed", "user": {"token": "placeholder"}}],
+                "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "closed"}}],
+                "current-context": "closed",
+            }
+        )
+    )
+    settings.LARR1_KUBECONFIG = kubeconfig
+    settings.LARR1_KUBE_CONTEXT = None
+    settings.LARR1_KUBE_IN_CLUSTER = False
     settings.LARR1_KUBE_TIMEOUT = 2
+    kube._api_client.cache_clear()
     yield
     kube._api_client.cache_clear()
 
 
 @pytest.fixture
-def cluster(settings, tmp_path):
-    """A loopback Kubernetes API with two DGX Spark nodes (96 GiB each from the catalog) and no pods."""
-    api = FakeKubeApi(nodes=[gpu_node("spark-1"), gpu_node("spark-2")], pods=[]).start()
-    settings.LARR1_KUBECONFIG = api.write_kubeconfig(tmp_path / "kubeconfig")
+def cluster(settings, testbed, kube_namespace_prefix):
+    """Point Larr1 at the local testbed: two DGX Spark nodes with 96 GiB of GPU memory each and no GPU pods.
+
+    Yields a ``GpuLoad`` to add GPU pods and nodes; they are deleted when the test ends.
+    """
+    settings.LARR1_KUBECONFIG = testbed.kubeconfig
+    settings.LARR1_KUBE_CONTEXT = None
+    settings.LARR1_KUBE_IN_CLUSTER = False
     settings.LARR1_KUBE_TIMEOUT = 5
     kube._api_client.cache_clear()
-    yield api
-    kube._api_client.cache_clear()
-    api.stop()
+    with testbed.api_client() as api:
+        load = GpuLoad(client.CoreV1Api(api), kube_namespace_prefix)
+        load.wait_until_idle()
+        try:
+            yield load
+        finally:
+            load.delete_all()
+            kube._api_client.cache_clear()
 
 
 def signed_in(user) -> Client:

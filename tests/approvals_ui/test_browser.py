@@ -5,13 +5,33 @@ from __future__ import annotations
 import pytest
 
 from approvals.models import Request
+from approvals.signals import approved_state_changed
 from approvals.sync import sync_repository
-from tests.approvals_ui.kubeapi import workspace_pod
 from tests.browser_plugin import ARTIFACTS
 from tests.conftest import PASSWORD
 from tests.gitrepos import workspace_yaml
+from workspaces.signals import follow_approved_state
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("mirror_settings")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.cluster,
+    pytest.mark.usefixtures("mirror_settings", "without_provisioning"),
+]
+
+PROVISIONING_RECEIVER = "workspaces.follow_approved_state"
+
+
+@pytest.fixture
+def without_provisioning():
+    """Keep workspaces off the testbed: the sync and the approval update main, and nothing is provisioned.
+
+    Celery runs tasks eagerly in tests, so provisioning would run inside the live
+    server's approval request and hold its response until the workspace is ready.
+    The browser path from approval to a running workspace is tests/e2e's.
+    """
+    approved_state_changed.disconnect(dispatch_uid=PROVISIONING_RECEIVER)
+    yield
+    approved_state_changed.connect(follow_approved_state, dispatch_uid=PROVISIONING_RECEIVER)
 
 
 def sign_in(page, live_server, email):  # noqa: F811 - page is the fixture
@@ -31,7 +51,7 @@ def test_it_reviews_and_approves_a_request_in_the_browser(
     remote,
     cluster,
 ):
-    cluster.pods = [workspace_pod("carol", "spark-1", gpumem_mib=32768)]
+    cluster.run_workspace_pods({"carol": "spark-1"}, gpumem_mib=32768)
     remote.open_pr(1, {"user/alice.yaml": workspace_yaml("alice")}, message="Add alice")
     remote.open_pr(2, {"user/bob.yaml": workspace_yaml("bob", cuda="cuda12.9")}, message="Add bob")
     sync_repository()

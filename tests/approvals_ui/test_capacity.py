@@ -1,4 +1,7 @@
-"""GPU capacity what-if: where a request would land, and whether it fits."""
+"""GPU capacity what-if as a pure calculation: where a request would land, and whether it fits.
+
+The reading of nodes and pods from a real API server is in test_capacity_source.py.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,6 @@ import dataclasses
 import pytest
 
 from larr1.catalog import get_catalog
-from tests.approvals_ui.conftest import make_request
-from tests.approvals_ui.kubeapi import gpu_node, workspace_pod
-from tests.gitrepos import workspace_yaml
-from workspaces import capacity_source
 from workspaces.capacity import GpuPod, Node, Verdict, deletion_demand, plan, workspace_demand
 
 GIB = 1024  # MiB
@@ -131,34 +130,3 @@ def test_it_adds_the_storage_of_a_new_workspace(catalog):
 
     assert result.storage.approved_bytes == 100 * 2**30
     assert result.storage.after_bytes == 300 * 2**30
-
-
-def test_it_reads_nodes_and_workspace_pods_from_the_api(cluster, catalog, db):
-    cluster.nodes = [gpu_node("spark-1", gpumem_mib=98304), gpu_node("spark-2", ready=False)]
-    cluster.pods = [workspace_pod("carol", "spark-1", gpumem_mib=32768), workspace_pod("dave", None)]
-
-    snapshot = capacity_source.read_cluster(catalog)
-
-    assert [node.name for node in snapshot.nodes] == ["spark-1", "spark-2"]
-    assert snapshot.nodes[0].gpu_memory_allocatable_mib == 98304
-    assert snapshot.nodes[1].schedulable is False
-    assert [(p.username, p.node, p.gpu_memory_mib) for p in snapshot.pods] == [
-        ("carol", "spark-1", 32768),
-        ("dave", "", 0),
-    ]
-
-
-def test_it_returns_no_snapshot_when_the_api_is_unreachable(no_cluster, catalog, db):
-    assert capacity_source.read_cluster(catalog) is None
-
-
-def test_it_estimates_a_request_from_its_workspace_file(cluster, db):
-    cluster.pods = [workspace_pod("carol", "spark-1", gpumem_mib=32768)]
-    request = make_request(5, username="alice", file_after=workspace_yaml("alice", profile="large", storage="300Gi"))
-
-    result = capacity_source.plan_for_request(request, capacity_source.read_cluster())
-
-    assert result.verdict == Verdict.FITS
-    assert result.chosen_node == "spark-2"
-    assert result.demand.gpu_memory_mib == 32 * GIB
-    assert result.storage.change_bytes == 300 * 2**30

@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from approvals.models import Request
 from tests.approvals_ui.conftest import make_request
-from tests.approvals_ui.kubeapi import workspace_pod
 from tests.gitrepos import workspace_yaml
 
 CUDA_ERROR = {
@@ -24,6 +23,13 @@ EMAIL_RISK = {
     "params": {"old": "alice@example.com", "new": "alice@example.org"},
     "suggestion": None,
 }
+
+
+def fill_both_testbed_nodes(cluster):
+    """Run three 32 GiB workspaces on each testbed node: 96 GiB, all of its GPU memory, with one GPU share free."""
+    placements = {"carol": "spark-1", "dave": "spark-1", "erin": "spark-1"}
+    placements |= {"frank": "spark-2", "grace": "spark-2", "heidi": "spark-2"}
+    cluster.run_workspace_pods(placements, gpumem_mib=32768)
 
 
 def page(client, request):
@@ -112,8 +118,9 @@ def test_it_says_capacity_is_unknown_without_a_cluster(admin_client, no_cluster)
     assert "The cluster cannot be read right now" in html
 
 
+@pytest.mark.cluster
 def test_it_draws_the_capacity_chart_and_table(admin_client, cluster):
-    cluster.pods = [workspace_pod("carol", "spark-1", gpumem_mib=32768)]
+    cluster.run_workspace_pods({"carol": "spark-1"}, gpumem_mib=32768)
     request = make_request(1)
 
     html = page(admin_client, request).content.decode()
@@ -124,9 +131,9 @@ def test_it_draws_the_capacity_chart_and_table(admin_client, cluster):
     assert 'data-node="spark-1"' in html
 
 
+@pytest.mark.cluster
 def test_it_says_a_request_does_not_fit_and_disables_approval(admin_client, cluster):
-    cluster.nodes = cluster.nodes[:1]
-    cluster.pods = [workspace_pod(name, "spark-1", gpumem_mib=32768) for name in ("carol", "dave", "erin")]
+    fill_both_testbed_nodes(cluster)
     request = make_request(1)
 
     response = page(admin_client, request)
@@ -137,9 +144,9 @@ def test_it_says_a_request_does_not_fit_and_disables_approval(admin_client, clus
     assert 'data-testid="approve" disabled' in html
 
 
+@pytest.mark.cluster
 def test_it_refuses_to_approve_a_request_that_does_not_fit(admin_client, cluster):
-    cluster.nodes = cluster.nodes[:1]
-    cluster.pods = [workspace_pod(name, "spark-1", gpumem_mib=32768) for name in ("carol", "dave", "erin")]
+    fill_both_testbed_nodes(cluster)
     request = make_request(1)
 
     response = admin_client.post(
