@@ -103,6 +103,12 @@ class _Context:
     now: object
     report: SyncReport
     tree_cache: dict = field(default_factory=dict)
+    blob_cache: dict = field(default_factory=dict)
+
+    def blobs(self, commit: str) -> dict[str, str]:
+        if commit not in self.blob_cache:
+            self.blob_cache[commit] = self.mirror.blob_shas(commit)
+        return self.blob_cache[commit]
 
     def tree(self, commit: str | None) -> dict:
         if commit is None:
@@ -250,7 +256,7 @@ def _sync_approved_files(context: _Context) -> dict[str, str]:
             continue
         row.removed_at = context.now
         row.updated_at = context.now
-        row.commit_sha = main
+        row.commit_sha = mirror.last_change(main, path) or main
         row.save(update_fields=["removed_at", "updated_at", "commit_sha"])
         changed[path] = "removed"
         usernames.add(row.username)
@@ -267,27 +273,53 @@ def _sync_approved_files(context: _Context) -> dict[str, str]:
 
 
 def _record_outside_merges(context: _Context, changed: dict[str, str]) -> None:
-    """Record an AuditEvent for each workspace file that changed on main without an approval in Larr1."""
+    """Record an AuditEvent for each workspace file that changed on main without an approval in Larr1.
+
+    A file whose last change on main is the merge commit of a Larr1 approval is
+    skipped. The event links a request only when everything that request changes
+    is on main, so a request that merely touches the same path is not blamed.
+    """
     if context.previous_main is None:
         return  # the first sync imports main as it is
+    approved_commits = set(
+        AuditEvent.objects.filter(action=AuditEvent.Action.APPROVED).exclude(commit="").values_list("commit", flat=True)
+    )
+    approved_commits |= set(
+        Request.objects.exclude(merged_commit="")
+        .filter(events__action=AuditEvent.Action.APPROVED)
+        .values_list("merged_commit", flat=True)
+    )
     for path, how in sorted(changed.items()):
         row = ApprovedFile.objects.get(path=path)
+        if row.commit_sha in approved_commits:
+            continue
         content = "" if how == "removed" else row.content
         candidates = Request.objects.filter(path=path, file_after=content)
         if how == "removed":
             candidates = candidates.filter(change_kind=ChangeKind.DELETE)
+        candidates = [request for request in candidates.order_by("-opened_at", "-number") if _landed(context, request)]
         if AuditEvent.objects.filter(request__in=candidates, action=AuditEvent.Action.APPROVED).exists():
             continue
-        request = candidates.order_by("-opened_at", "-number").first()
         AuditEvent.objects.create(
             action=AuditEvent.Action.MERGED_OUTSIDE,
-            request=request,
+            request=candidates[0] if candidates else None,
             commit=row.commit_sha,
             username=row.username,
             details={"path": path, "change": how},
         )
         context.report.merged_outside.append(path)
         logger.info("Workspace file changed on main without Larr1: path=%s commit=%s", path, row.commit_sha)
+
+
+def _landed(context: _Context, request: Request) -> bool:
+    """Return whether main has the request's head content on every path the request changes."""
+    mirror = context.mirror
+    if not mirror.has_commit(request.head_sha):
+        return False
+    paths = mirror.changed_paths(request.merge_base_sha or None, request.head_sha)
+    head_blobs = context.blobs(request.head_sha)
+    main_blobs = context.blobs(context.main)
+    return all(head_blobs.get(path) == main_blobs.get(path) for path in paths)
 
 
 # --- pull requests -----------------------------------------------------------------
@@ -573,7 +605,7 @@ def _mark_merged_by_content(context: _Context, changed: dict[str, str]) -> None:
             merged = entry is None
         else:
             merged = entry is not None and _decode(entry.data) == request.file_after and request.file_after != ""
-        if merged:
+        if merged and _landed(context, request):
             commit = context.mirror.last_change(context.main, request.path) or context.main
             _mark_merged(context, request, commit=commit)
 
