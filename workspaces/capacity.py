@@ -203,16 +203,21 @@ def workspace_demand(
     *,
     releases: tuple[str, ...] = (),
     current_storage_bytes: int = 0,
+    current_profile_name: str | None = None,
 ) -> Demand | None:
     """Build the demand of a workspace that would run ``profile_name``; None when the profile is unknown.
 
     ``current_storage_bytes`` is what the workspace has now (0 for a new one), so the
-    storage change of an update counts only the growth.
+    storage change of an update counts only the growth. ``current_profile_name`` is the
+    profile the updated workspace runs now. When it is ``profile_name``, the update
+    keeps its GPU share where it is, so the demand changes storage only.
     """
     profile = catalog.profiles.get(profile_name or "")
     if profile is None:
         return None
     size = storage_bytes if storage_bytes is not None else catalog.storage.default_bytes
+    if releases and current_profile_name == profile_name:
+        return Demand(username=username, storage_bytes=size - current_storage_bytes)
     return Demand(
         username=username,
         gpu_count=profile.gpus,

@@ -228,10 +228,13 @@ def approved_storage(catalog: Catalog | None = None) -> dict[str, int]:
     return sizes
 
 
-def request_demand(request, catalog: Catalog, storage: dict[str, int]) -> tuple[capacity.Demand | None, bool]:
+def request_demand(
+    request, catalog: Catalog, storage: dict[str, int], profiles: dict[str, str] | None = None
+) -> tuple[capacity.Demand | None, bool]:
     """Return the request's demand and whether it needs capacity at all.
 
-    ``request`` is an approvals.models.Request; ``storage`` is ``approved_storage()``.
+    ``request`` is an approvals.models.Request; ``storage`` is ``approved_storage()``
+    and ``profiles`` is ``approved_profiles()`` (read when None).
     """
     kind = request.change_kind
     if kind == "none":
@@ -249,8 +252,17 @@ def request_demand(request, catalog: Catalog, storage: dict[str, int]) -> tuple[
     else:
         releases = (username,) if kind == "update" else ()
         current = storage.get(username, 0) if kind == "update" else 0
+    current_profile = None
+    if kind == "update":
+        current_profile = (approved_profiles() if profiles is None else profiles).get(username)
     demand = capacity.workspace_demand(
-        catalog, username, after.profile, after.storage_bytes, releases=releases, current_storage_bytes=current
+        catalog,
+        username,
+        after.profile,
+        after.storage_bytes,
+        releases=releases,
+        current_storage_bytes=current,
+        current_profile_name=current_profile,
     )
     return demand, True
 
