@@ -268,7 +268,13 @@ def request_demand(
 
 
 def plan_for_request(request, snapshot: ClusterSnapshot | None) -> capacity.CapacityPlan:
-    """Estimate the request's effect on GPU memory and storage."""
+    """Estimate the request's effect on GPU memory and storage.
+
+    A request that is no longer open is merged or will not be, so there is no
+    effect to estimate. Its plan is the cluster as it is, like ``plan_for_cluster``.
+    """
+    if request.state != "open":
+        return plan_for_cluster(snapshot)
     catalog = get_catalog()
     storage = approved_storage(catalog)
     demand, needs_capacity = request_demand(request, catalog, storage)

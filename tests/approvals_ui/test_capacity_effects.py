@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from approvals.models import ApprovedFile, Request
 from larr1.catalog import get_catalog
@@ -71,3 +72,28 @@ def test_email_only_request_says_no_gpu_change(db, catalog):
     assert result.verdict == Verdict.NO_GPU
     assert result.storage.change_bytes == 0
 
+
+def test_merged_request_shows_current_totals(db):
+    for username in ("carol", "dave", "alice"):
+        _approve_file(username)
+    request = _request(1, "alice", kind="create", state=Request.State.MERGED, file_after=workspace_yaml("alice"))
+
+    result = capacity_source.plan_for_request(request, None)
+
+    assert result.storage.workspaces == 3
+    assert result.storage.approved_bytes == 300 * GIB_BYTES
+    assert result.storage.after_bytes == 300 * GIB_BYTES
+    assert result.demand is None
+
+
+@pytest.mark.usefixtures("no_cluster")
+def test_merged_request_page_shows_no_pending_change(db, admin_client):
+    for username in ("carol", "dave", "alice"):
+        _approve_file(username)
+    request = _request(1, "alice", kind="create", state=Request.State.MERGED, file_after=workspace_yaml("alice"))
+
+    page = admin_client.get(reverse("approvals:request", args=[request.pk])).content.decode()
+
+    assert 'data-testid="capacity-not-pending"' in page
+    assert "Change by this request" not in page
+    assert "Total after approval" not in page
