@@ -70,6 +70,55 @@ def smtp_server(tmp_path, settings):
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTBED_CATALOG = REPO_ROOT / "larr1" / "platform-testbed.yaml"
+
+
+@pytest.fixture
+def remote(tmp_path):
+    """A bare repository on disk standing in for the forge, with one approved workspace (carol)."""
+    from tests.gitrepos import RemoteRepo, workspace_yaml
+
+    repo = RemoteRepo(tmp_path / "remote.git")
+    repo.commit_to_main({"README.md": "# Users\n", "user/.gitkeep": "", "user/carol.yaml": workspace_yaml("carol")})
+    return repo
+
+
+@pytest.fixture
+def mirror_settings(settings, tmp_path, remote):
+    """Point Larr1 at ``remote`` as a plain git server (no forge API)."""
+    settings.LARR1_REPO_URL = remote.url
+    settings.LARR1_MIRROR_DIR = tmp_path / "mirror.git"
+    settings.LARR1_FORGE = "git"
+    settings.LARR1_FORGE_TOKEN = None
+    settings.LARR1_GIT_USERNAME = None
+    settings.LARR1_GIT_PASSWORD = None
+    settings.LARR1_GIT_TIMEOUT = 20
+    return settings
+
+
+@contextlib.contextmanager
+def testbed_cluster(settings, testbed, *, ready_timeout: int):
+    """Point Larr1 at the testbed with short timeouts.
+
+    Yields a ``Kube``; afterwards deletes the namespaces of the workspaces the test made.
+    """
+    from workspaces.kube import Kube
+    from workspaces.models import Workspace
+
+    settings.LARR1_KUBECONFIG = testbed.kubeconfig
+    settings.LARR1_KUBE_CONTEXT = None
+    settings.LARR1_KUBE_IN_CLUSTER = False
+    settings.LARR1_KUBE_TIMEOUT = 5
+    settings.LARR1_KUBE_RETRY_SECONDS = 30
+    settings.LARR1_READY_TIMEOUT = ready_timeout
+    settings.LARR1_EMAIL_RETRY_DELAY = 0
+    kube = Kube()
+    try:
+        yield kube
+    finally:
+        for namespace in Workspace.objects.values_list("namespace", flat=True):
+            if namespace:
+                kube.delete("Namespace", namespace)
 
 
 @contextlib.contextmanager

@@ -12,28 +12,8 @@ from kubernetes import client
 from approvals.models import Request
 from tests.approvals_ui.gpu_load import GpuLoad
 from tests.conftest import PASSWORD
-from tests.gitrepos import RemoteRepo, workspace_yaml
+from tests.gitrepos import workspace_yaml
 from workspaces import kube
-
-
-@pytest.fixture
-def remote(tmp_path):
-    repo = RemoteRepo(tmp_path / "remote.git")
-    repo.commit_to_main({"README.md": "# Users\n", "user/.gitkeep": "", "user/carol.yaml": workspace_yaml("carol")})
-    return repo
-
-
-@pytest.fixture
-def mirror_settings(settings, tmp_path, remote):
-    """Point Larr1 at ``remote`` as a plain git server (no forge API)."""
-    settings.LARR1_REPO_URL = remote.url
-    settings.LARR1_MIRROR_DIR = tmp_path / "mirror.git"
-    settings.LARR1_FORGE = "git"
-    settings.LARR1_FORGE_TOKEN = None
-    settings.LARR1_GIT_USERNAME = None
-    settings.LARR1_GIT_PASSWORD = None
-    settings.LARR1_GIT_TIMEOUT = 20
-    return settings
 
 
 def closed_port() -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from larr1.catalog import clear_catalog_cache, get_catalog
+from tests.conftest import testbed_cluster
 from workspaces import provisioning
-from workspaces.kube import Kube
 from workspaces.models import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -25,22 +25,9 @@ def testbed_catalog(settings):
 
 @pytest.fixture
 def cluster(settings, testbed, transactional_db):
-    """Point Larr1 at the testbed with short timeouts; delete the test's workspace namespaces afterwards.
-
-    The database commits (transactional_db), so tasks queued on commit run as in production.
-    """
-    settings.LARR1_KUBECONFIG = testbed.kubeconfig
-    settings.LARR1_KUBE_CONTEXT = None
-    settings.LARR1_KUBE_IN_CLUSTER = False
-    settings.LARR1_KUBE_TIMEOUT = 5
-    settings.LARR1_KUBE_RETRY_SECONDS = 20
-    settings.LARR1_READY_TIMEOUT = 60
-    settings.LARR1_EMAIL_RETRY_DELAY = 0
-    kube = Kube()
-    yield kube
-    for namespace in Workspace.objects.values_list("namespace", flat=True):
-        if namespace:
-            kube.delete("Namespace", namespace)
+    """The testbed with short timeouts; the database commits, so tasks queued on commit run as in production."""
+    with testbed_cluster(settings, testbed, ready_timeout=60) as kube:
+        yield kube
 
 
 def spec_for(username: str, *, profile="small", cuda="cuda13.0", storage="20Gi") -> dict:

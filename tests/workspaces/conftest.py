@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from larr1.catalog import clear_catalog_cache, get_catalog
+from tests.conftest import testbed_cluster
 from workspaces import names
 from workspaces.kube import Kube
 
@@ -26,21 +27,9 @@ def testbed_catalog(settings):
 
 @pytest.fixture
 def cluster(settings, testbed):
-    """Point Larr1 at the testbed with short timeouts; delete the test's workspace namespaces afterwards."""
-    settings.LARR1_KUBECONFIG = testbed.kubeconfig
-    settings.LARR1_KUBE_CONTEXT = None
-    settings.LARR1_KUBE_IN_CLUSTER = False
-    settings.LARR1_KUBE_TIMEOUT = 5
-    settings.LARR1_KUBE_RETRY_SECONDS = 30
-    settings.LARR1_READY_TIMEOUT = 180
-    settings.LARR1_EMAIL_RETRY_DELAY = 0
-    kube = Kube()
-    yield kube
-    from workspaces.models import Workspace
-
-    for namespace in Workspace.objects.values_list("namespace", flat=True):
-        if namespace:
-            kube.delete("Namespace", namespace)
+    """The testbed with short timeouts; the test's workspace namespaces are deleted afterwards."""
+    with testbed_cluster(settings, testbed, ready_timeout=180) as kube:
+        yield kube
 
 
 @pytest.fixture
