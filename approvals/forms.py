@@ -116,3 +116,12 @@ class RejectForm(DecisionForm):
         if not reason:
             raise forms.ValidationError(_("Write the reason for the requester."))
         return reason
+
+
+class DismissForm(DecisionForm):
+    """A dismissal, with an optional reason: the requester gets no e-mail, and the audit log keeps the reason."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=MAX_REASON_LENGTH, required=False)
+
+    def clean_reason(self):
+        return self.cleaned_data["reason"].strip()

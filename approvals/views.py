@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from approvals import emails
-from approvals.forms import ApproveForm, AuditFilterForm, QueueFilterForm, RejectForm
+from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilterForm, RejectForm
 from approvals.models import ApprovedFile, AuditEvent, Request
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
 from workspaces import capacity_source
@@ -209,8 +209,10 @@ def request_detail(request, pk: int):
         "capacity_reason": CAPACITY_REASONS.get(plan.reason, ""),
         "blocker": blocker,
         "blocker_message": APPROVE_BLOCKED.get(blocker, ""),
-        "approve_form": ApproveForm(initial=initial, risky=risky),
-        "reject_form": RejectForm(initial=initial),
+        # Each form gets its own id prefix, because both have a head_sha field. The
+        # dismiss button submits the reject form to the dismiss view, where the reason is optional.
+        "approve_form": ApproveForm(initial=initial, risky=risky, auto_id="id_approve_%s"),
+        "reject_form": RejectForm(initial=initial, auto_id="id_reject_%s"),
         "section": "queue",
     }
     return render(request, "approvals/request_detail.html", context)
@@ -260,9 +262,9 @@ def approve(request, pk: int):
     return back
 
 
-def _decide(request, pk: int, decide, notify):
+def _decide(request, pk: int, form_class, decide, notify):
     request_obj = _get_request_for_admin(request, pk)
-    form = RejectForm(request.POST)
+    form = form_class(request.POST)
     back = redirect("approvals:request", pk=request_obj.pk)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -295,7 +297,7 @@ def _report_outcome(request, request_obj: Request, outcome) -> None:
 def reject(request, pk: int):
     from approvals import merging
 
-    return _decide(request, pk, merging.reject, emails.notify_rejected)
+    return _decide(request, pk, RejectForm, merging.reject, emails.notify_rejected)
 
 
 @require_POST
@@ -303,7 +305,7 @@ def reject(request, pk: int):
 def dismiss(request, pk: int):
     from approvals import merging
 
-    return _decide(request, pk, merging.dismiss, None)
+    return _decide(request, pk, DismissForm, merging.dismiss, None)
 
 
 @require_GET
