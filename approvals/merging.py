@@ -123,6 +123,8 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
             return MergeOutcome("head-moved", request_id)
 
         # 3. Reject the approval unless the merge lands exactly what the admin reviewed.
+        # NOTE: with a forge API the forge builds its own merge. Its tree is assumed to
+        # be the tree git merge-tree builds here from the same main and head.
         try:
             difference = _difference_from_review(mirror, request, head_sha)
         except MergeConflict as exc:
@@ -194,16 +196,18 @@ def _difference_from_review(mirror: Mirror, request: Request, head_sha: str) -> 
     main = mirror.main_sha()
     merged = mirror.tree_entries(mirror.merge_tree(main, head_sha))
     review = review_request(review_context(mirror, main), head_sha)
-    changed = review.differs_from(request)
+    # Compared only when main moved, so a catalog change alone is not reported as main-moved.
+    changed = review.differs_from(request) if main != request.base_sha else []
     if changed:
         return f"evaluated against {request.base_sha}, main is {main}; changed: {', '.join(changed)}"
 
-    if review.path:
-        entry = merged.get(review.path)
+    # The merge result is checked against the stored request, which is what the page showed.
+    if request.path:
+        deletes = request.change_kind == ChangeKind.DELETE
+        entry = merged.get(request.path)
         landed = "" if entry is None else _decode(entry.data)
-        expected = "" if review.change_kind == ChangeKind.DELETE else review.file_after
-        if landed != expected or (entry is None) != (review.change_kind == ChangeKind.DELETE):
-            return f"the merge puts other content at {review.path} than the request's after-side"
+        if (entry is None) != deletes or landed != ("" if deletes else request.file_after):
+            return f"the merge puts other content at {request.path} than the request's after-side"
     if review.old_path and review.old_path != review.path and review.old_path in merged:
         return f"the merge keeps {review.old_path}, which the request removes"
     return ""
