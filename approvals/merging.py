@@ -23,7 +23,7 @@ from approvals.forge import client_from_settings
 from approvals.git import Mirror
 from approvals.locking import sync_lock
 from approvals.models import AuditEvent, ChangeKind, Request
-from approvals.sync import _decode, review_context, review_request, sync_repository
+from approvals.sync import _decode, reevaluate_request, review_context, review_request, sync_repository
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +132,9 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
         except GitError as exc:
             return _failed(request, actor, "git-error", exc)
         if difference:
+            # Store the current picture, so the page the admin reloads shows what approving
+            # would now merge, and a second approval of that picture goes through.
+            reevaluate_request(mirror, request)
             return _failed(request, actor, "main-moved", ApprovalsError(difference, code="main-moved"))
 
         # 4. Merge: through the forge's API when configured, else a local merge and a push.

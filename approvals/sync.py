@@ -480,6 +480,12 @@ def review_context(mirror: Mirror, main: str) -> _Context:
     return context
 
 
+def reevaluate_request(mirror: Mirror, request: Request) -> None:
+    """Evaluate ``request`` against the mirror's current main and save it, so its page shows what would land."""
+    _evaluate(review_context(mirror, mirror.main_sha()), request)
+    request.save()
+
+
 def review_request(context: _Context, head_sha: str) -> Review:
     """Evaluate a pull request's head against main as it is in ``context``.
 

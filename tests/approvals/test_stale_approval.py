@@ -64,3 +64,19 @@ def test_it_approves_the_reevaluated_rename(update_and_rename, admin_user, remot
 
     assert outcome.code == "merged"
     assert remote.show(remote.main, "user/kai2.yaml") == rename.file_after.strip()
+
+
+def test_it_stores_the_current_review_when_refusing(update_and_rename, admin_user, remote):
+    update, rename = update_and_rename
+    approve(update.pk, update.head_sha, admin_user)
+    Request.objects.filter(pk=rename.pk).update(
+        file_before=SMALL, file_after=RENAMED_SMALL, base_sha=update.base_sha, findings=[]
+    )
+
+    refused = approve(rename.pk, rename.head_sha, admin_user)
+    rename.refresh_from_db()
+    approved = approve(rename.pk, rename.head_sha, admin_user)
+
+    assert refused.code == "main-moved"
+    assert rename.file_after == RENAMED_MEDIUM
+    assert approved.code == "merged"
