@@ -13,8 +13,6 @@ from django.core.management import call_command
 from tests.contract.conftest import PROJECT_DIR, workspace
 from workspaces.contract.cli import main
 
-TODO_TRANSLATIONS = PROJECT_DIR / "locale-todo" / "contract.tsv"
-
 
 def run_cli(*args: str) -> tuple[int, str]:
     output = io.StringIO()
@@ -152,25 +150,8 @@ def test_it_uses_given_catalog(checkout):
     assert run_cli("--catalog", "catalog.yaml", "user/alice.yaml")[0] == 0
 
 
-@pytest.fixture
-def traditional_chinese(tmp_path, settings):
-    """Compile the Traditional Chinese strings waiting in locale-todo/ into a catalogue Django uses."""
-    directory = tmp_path / "locale" / "zh_Hant" / "LC_MESSAGES"
-    directory.mkdir(parents=True)
-    lines = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""]
-    for row in TODO_TRANSLATIONS.read_text(encoding="utf-8").splitlines():
-        msgid, msgstr = row.split("\t")
-        lines += [f"msgid {po_string(msgid)}", f"msgstr {po_string(msgstr)}", ""]
-    (directory / "django.po").write_text("\n".join(lines), encoding="utf-8")
-    subprocess.run(["msgfmt", "-o", str(directory / "django.mo"), str(directory / "django.po")], check=True)
-    settings.LOCALE_PATHS = [tmp_path / "locale"]
-
-
-def po_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def test_it_prints_traditional_chinese(checkout, traditional_chinese):
+def test_it_prints_traditional_chinese(checkout):
+    # Uses the project's compiled catalogue in locale/.
     write(checkout, "user/jules.yaml", workspace("Jules"))
     status, output = run_cli("--lang", "zh-hant", "user/jules.yaml")
     assert status == 1
