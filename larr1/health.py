@@ -47,7 +47,7 @@ def redis_server() -> dict:
 
 @check("cluster")
 def cluster() -> dict:
-    # Imported here so /healthz still answers when the Kubernetes client cannot load its config.
+    # Imported here so /healthz still responds when the Kubernetes client cannot load its config.
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     from kubernetes.config import ConfigException

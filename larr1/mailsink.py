@@ -79,7 +79,7 @@ class CapturedMessage:
 
 
 def captured_messages(directory: Path) -> list[CapturedMessage]:
-    """Every message in the sink, newest first."""
+    """Return every message in the sink, newest first."""
     if not Path(directory, "cur").exists():
         return []
     box = mailbox.Maildir(directory, factory=None, create=False)
