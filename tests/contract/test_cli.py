@@ -214,3 +214,10 @@ def test_it_skips_hidden_folders_outside_user(checkout):
     _status, output = run_cli(".")
     assert ".larr1" not in output
     assert "user/.drafts/bob.yaml: error [file.subfolder]" in output
+
+
+def test_it_names_a_fifo_a_special_file(checkout):
+    os.mkfifo(checkout / "user" / "fifo.yaml")
+    status, output = run_cli("user/fifo.yaml")
+    assert status == 1
+    assert "user/fifo.yaml is a git special file, not a regular file." in output

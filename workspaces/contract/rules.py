@@ -119,7 +119,8 @@ def _read_content(entry: TreeEntry) -> tuple[list[Finding], Node | None]:
     if entry.mode == MODE_SUBMODULE:
         return [error("file.not-a-file", "", None, path=path, kind="submodule")], None
     if entry.mode not in (MODE_FILE, MODE_EXECUTABLE):
-        return [error("file.not-a-file", "", None, path=path, kind=oct(entry.mode))], None
+        # A FIFO, device or socket in a checkout; git itself stores none of these.
+        return [error("file.not-a-file", "", None, path=path, kind="special file")], None
     if entry.data is None or entry.size > MAX_FILE_BYTES or len(entry.data) > MAX_FILE_BYTES:
         return [error("file.too-large", "", None, size=entry.size, limit=MAX_FILE_BYTES)], None
 
