@@ -10,11 +10,6 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from larr1.logging import redact
-
-# One redaction function for logs and errors; the mirror and the forge client call it sanitize.
-sanitize = redact
-
 
 class ApprovalsError(Exception):
     """Base class: a failure with a stable code and a retry hint."""
@@ -48,7 +43,7 @@ class GitTimeout(GitError):
 
 
 class RemoteUnreachable(GitError):
-    """The remote could not be reached or did not answer like a git server."""
+    """The remote could not be reached or did not respond like a git server."""
 
     code = "remote-unreachable"
 
@@ -87,7 +82,7 @@ class PushFailed(GitError):
 
 
 class ForgeError(ApprovalsError):
-    """The forge's REST API failed or answered something unexpected."""
+    """The forge's REST API failed or returned something unexpected."""
 
     code = "forge-error"
 

@@ -17,7 +17,8 @@ import requests
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from approvals.exceptions import ForgeError, sanitize
+from approvals.exceptions import ForgeError
+from larr1.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +62,10 @@ class ForgeClient:
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
-            raise ForgeError(sanitize(f"{method} {url} failed: {exc}", (self._token,))) from None
+            raise ForgeError(redact(f"{method} {url} failed: {exc}", (self._token,))) from None
         if response.status_code in expected:
             return response
-        detail = sanitize(f"{method} {url} returned {response.status_code}: {response.text[:300]}", (self._token,))
+        detail = redact(f"{method} {url} returned {response.status_code}: {response.text[:300]}", (self._token,))
         permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
         raise ForgeError(detail, status=response.status_code, permanent=permanent)
 

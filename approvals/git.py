@@ -37,8 +37,8 @@ from approvals.exceptions import (
     PushFailed,
     RemoteMoved,
     RemoteUnreachable,
-    sanitize,
 )
+from larr1.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ _blob_cache = _BlobCache(_BLOB_CACHE_MAX_BYTES)
 
 def display_url(url: str) -> str:
     """Return the URL without user info, safe to log and show."""
-    return sanitize(url)
+    return redact(url)
 
 
 def _has_userinfo(url: str) -> bool:
@@ -257,10 +257,10 @@ class Mirror:
         return error
 
     def _classify(self, command: str, status, stderr: str) -> GitError:
-        detail = sanitize(f"git {command} failed (exit {status}): {stderr.strip()}", self.credentials.secrets)
+        detail = redact(f"git {command} failed (exit {status}): {stderr.strip()}", self.credentials.secrets)
         lowered = stderr.lower()
         if "timeout: the command" in lowered or "operation too slow" in lowered:
-            return GitTimeout(sanitize(f"git {command} timed out after {self.timeout:g} seconds on {self.url}"))
+            return GitTimeout(redact(f"git {command} timed out after {self.timeout:g} seconds on {self.url}"))
         if any(
             marker in lowered
             for marker in (

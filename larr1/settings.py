@@ -91,9 +91,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web server, the worker and beat share one SQLite file in development: wait for
-    # the lock instead of failing, and take it at the start of a transaction so two
-    # writers never deadlock upgrading a read lock.
+    # The web server, the worker and beat share one SQLite file in development. Each waits up
+    # to 30 s for the lock instead of failing, and takes it when a transaction starts, so
+    # two writers cannot deadlock while upgrading a read lock.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",

@@ -123,7 +123,7 @@ def pod_watch(core, ns, name, timeout=WAIT_SECONDS):
         w.stop()
 
 
-def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, apps, namespace):
+def test_it_runs_a_gpu_deployment_with_volume(core, apps, namespace):
     ns = namespace("gpu")
     core.create_namespaced_persistent_volume_claim(ns, pvc("home", "10Gi"))
     labels = {"app": "workspace"}
@@ -173,7 +173,7 @@ def test_it_runs_a_gpu_deployment_with_a_bound_volume_on_a_simulated_node(core, 
     assert int(node.status.allocatable["nvidia.com/gpu"]) >= 1
 
 
-def test_it_keeps_a_pod_pending_with_the_schedulers_reason_when_no_node_has_enough_gpus(core, namespace):
+def test_it_keeps_a_pod_pending_without_gpus(core, namespace):
     ns = namespace("big")
     most = max(int(n.status.allocatable.get("nvidia.com/gpu", "0")) for n in core.list_node().items)
     core.create_namespaced_pod(
@@ -263,7 +263,7 @@ def test_it_reports_resource_quota_usage_and_enforces_it(core, namespace):
     assert "exceeded quota" in caught.value.body
 
 
-def test_it_expands_a_bound_volume_and_reports_the_new_capacity(core, namespace):
+def test_it_expands_a_bound_volume(core, namespace):
     ns = namespace("grow")
     core.create_namespaced_persistent_volume_claim(ns, pvc("home", "1Gi"))
     claim = wait_until(lambda: pvc_bound(core, ns, "home"), "the PVC to be Bound")
@@ -286,7 +286,7 @@ def test_it_expands_a_bound_volume_and_reports_the_new_capacity(core, namespace)
     assert caught.value.status == 422
 
 
-def test_it_completes_namespace_deletion_with_running_pods_and_volumes(core, apps, namespace):
+def test_it_deletes_a_busy_namespace(core, apps, namespace):
     ns = namespace("gone")
     core.create_namespaced_persistent_volume_claim(ns, pvc("home", "1Gi"))
     claim = wait_until(lambda: pvc_bound(core, ns, "home"), "the PVC to be Bound")
@@ -319,9 +319,9 @@ def test_it_completes_namespace_deletion_with_running_pods_and_volumes(core, app
     )
 
 
-def test_it_renews_the_node_leases_so_nodes_stay_ready(testbed):
-    # The node lifecycle controller marks a node NotReady (and its pods not Ready) when
-    # its Lease is not renewed within the grace period; kwok must renew it.
+def test_it_renews_node_leases(testbed):
+    # The node lifecycle controller marks a node NotReady, and its pods not Ready, when its
+    # Lease is not renewed within the grace period. So kwok must renew it.
     coordination = client.CoordinationV1Api(testbed.api_client())
     first = {
         lease.metadata.name: lease.spec.renew_time

@@ -1,6 +1,6 @@
 """Errors of provisioning, each with a stable code, and the one registry of their translated text.
 
-``permanent`` says whether running the same work again can help: a timeout or an
+``permanent`` tells whether running the same work again can help: a timeout or an
 API server restart is worth a retry, an object the API server rejects is not.
 Messages on exceptions are for logs and never contain a password or a token;
 people see ``describe(code)`` instead.
@@ -37,7 +37,7 @@ class KubeError(ProvisioningError):
 
 
 class KubeUnavailable(KubeError):
-    """The API server did not answer in time or refused the connection."""
+    """The API server did not respond in time or refused the connection."""
 
     code = "kube.unavailable"
 
@@ -49,13 +49,13 @@ class NamespaceTerminating(KubeError):
 
 
 class WorkspaceNotReady(ProvisioningError):
-    """The workspace did not become ready; the code says why (read from its pods)."""
+    """The workspace did not become ready. The code gives the reason, read from its pods."""
 
     code = "workspace.not-ready"
 
 
 class WorkspaceBusy(ProvisioningError):
-    """Another worker holds the workspace; ``retry_in`` says when its lease ends."""
+    """Another worker has locked the workspace. ``retry_in`` is the number of seconds until its lease ends."""
 
     code = "workspace.busy"
 
@@ -70,7 +70,7 @@ class CredentialsError(ProvisioningError):
     code = "credentials.email-failed"
 
 
-# What a person reads on the dashboard for each code.
+# Dashboard text for each code, in the reader's language.
 MESSAGES = {
     "provisioning.failed": _("Provisioning failed."),
     "kube.error": _("The Kubernetes API server returned an error."),

@@ -1,4 +1,4 @@
-"""Compare two trees of the user repository and say what a pull request does to workspaces."""
+"""Compare two trees of the user repository and classify what a pull request does to workspaces."""
 
 from __future__ import annotations
 
