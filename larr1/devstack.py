@@ -167,6 +167,9 @@ def main() -> None:
     # SIGTERM (from a supervisor or `timeout`) stops the stack like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "larr1.settings")
+    port = int(os.environ.get("LARR1_PORT", "8000"))
+    # Links in emails lead to this server; the worker and beat inherit the variable.
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     import django
 
     django.setup()
@@ -175,7 +178,6 @@ def main() -> None:
     data_dir = Path(settings.DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(data_dir)
-    port = int(os.environ.get("LARR1_PORT", "8000"))
 
     redis_port = int(settings.REDIS_URL.rsplit(":", 1)[1].split("/")[0])
     if port_in_use(port):

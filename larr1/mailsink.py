@@ -22,6 +22,8 @@ from aiosmtpd.controller import Controller
 
 logger = logging.getLogger(__name__)
 
+RECEIVED_HEADER = "X-Larr1-Received"
+
 
 class _MaildirHandler:
     def __init__(self, directory: Path):
@@ -31,6 +33,8 @@ class _MaildirHandler:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         message["X-Larr1-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        # The Date header counts whole seconds; this keeps the order of messages sent within one.
+        message[RECEIVED_HEADER] = datetime.now(UTC).isoformat()
         with self.lock:
             self.box.add(message.as_bytes())
         logger.info("Captured message", extra={"recipients": len(envelope.rcpt_tos)})
@@ -71,6 +75,7 @@ class CapturedMessage:
     sender: str
     recipients: str
     date: datetime | None
+    received: datetime | None
     message: email.message.EmailMessage
 
     def body(self, subtype: str = "plain") -> str:
@@ -94,6 +99,10 @@ def captured_messages(directory: Path) -> list[CapturedMessage]:
         if sent is not None and sent.tzinfo is None:
             # A "-0000" zone (Django's default Date header) means UTC with no local offset known.
             sent = sent.replace(tzinfo=UTC)
+        try:
+            received = datetime.fromisoformat(str(parsed[RECEIVED_HEADER])) if parsed[RECEIVED_HEADER] else None
+        except ValueError:
+            received = None
         messages.append(
             CapturedMessage(
                 key=key,
@@ -101,10 +110,11 @@ def captured_messages(directory: Path) -> list[CapturedMessage]:
                 sender=str(parsed["From"] or ""),
                 recipients=str(parsed["X-Larr1-Envelope-To"] or parsed["To"] or ""),
                 date=sent,
+                received=received or sent,
                 message=parsed,
             )
         )
-    messages.sort(key=lambda m: (m.date is not None, m.date), reverse=True)
+    messages.sort(key=lambda m: (m.received is not None, m.received), reverse=True)
     return messages
 
 

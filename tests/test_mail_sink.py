@@ -1,4 +1,4 @@
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 
 
 def test_it_delivers_mail_over_smtp_to_the_sink(smtp_server):
@@ -16,3 +16,14 @@ def test_it_reads_a_long_folded_subject(smtp_server):
 
     (captured,) = smtp_server.messages()
     assert captured.subject == subject
+
+
+def test_it_lists_messages_sent_within_one_second_newest_first(smtp_server):
+    # The Date header counts whole seconds, so five messages sharing one must keep the order they arrived in.
+    same_second = "Fri, 04 Dec 2026 12:00:00 -0000"
+    for number in range(5):
+        EmailMessage(
+            f"Message {number}", "Body", "larr1@example.com", ["alice@example.com"], headers={"Date": same_second}
+        ).send()
+
+    assert [captured.subject for captured in smtp_server.messages()] == [f"Message {n}" for n in reversed(range(5))]

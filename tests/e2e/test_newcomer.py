@@ -167,8 +167,12 @@ def test_it_walks_the_newcomer_demo_path(run_command, page, screenshot):
     screenshot("3-running")
 
     # 4. The credentials email waits in the captured mail.
+    # The approval email before it links to this site, whatever port the run command uses.
     page.goto(f"{base}/dev/mail/")
-    page.click(f"tr:has-text('{researcher_email}') a")
+    page.click(f"tr:has-text('{researcher_email}'):has-text('was approved') a")
+    assert f"{base}/" in page.inner_text("main")
+    page.goto(f"{base}/dev/mail/")
+    page.click(f"tr:has-text('{researcher_email}'):has-text('is ready') a")
     body = page.inner_text("main")
     assert researcher_email in body
     assert "https://researcher." in body
