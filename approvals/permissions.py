@@ -47,7 +47,7 @@ def _get_workspace_for_admin(http_request, username: str):
     from workspaces.models import Workspace
 
     # A username deleted and requested again has several rows; the newest is the live one.
-    workspace = Workspace.objects.filter(username=username).order_by("-created_at").first()
+    workspace = Workspace.objects.filter(username=username).order_by("-created_at", "-pk").first()
     if workspace is None:
         raise Http404
     return workspace

@@ -226,7 +226,7 @@ def request_state(request, pk: int):
     event = request_obj.events.select_related("actor").order_by("-at", "-pk").first()
     workspace = run = None
     if request_obj.username and request_obj.state == Request.State.MERGED:
-        workspace = Workspace.objects.filter(username=request_obj.username).order_by("-created_at").first()
+        workspace = Workspace.objects.filter(username=request_obj.username).order_by("-created_at", "-pk").first()
         run = _latest_run(workspace) if workspace else None
     context = {"req": request_obj, "event": event, "workspace": workspace, "run": run}
     return render(request, "approvals/_request_state.html", context)
@@ -283,6 +283,11 @@ def _decide(request, pk: int, form_class, decide, notify):
 def _report_outcome(request, request_obj: Request, outcome) -> None:
     if outcome.ok:
         messages.success(request, outcome.message)
+        # A rejection is recorded even when closing the pull request on the forge failed.
+        if outcome.forge_failed:
+            messages.warning(request, outcome.forge_message)
+        elif outcome.forge_message:
+            messages.info(request, outcome.forge_message)
         return
     if outcome.code == "already-decided":
         request_obj.refresh_from_db()

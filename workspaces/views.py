@@ -82,9 +82,9 @@ def own_workspaces(user):
 def _get_workspace_for_user(http_request, username: str) -> Workspace:
     """Return the newest workspace named ``username`` that the user may see, or raise Http404."""
     if is_admin(http_request.user):
-        visible = Workspace.objects.order_by("-created_at")
+        visible = Workspace.objects.order_by("-created_at", "-pk")
     else:
-        visible = own_workspaces(http_request.user).order_by("-created_at")
+        visible = own_workspaces(http_request.user).order_by("-created_at", "-pk")
     workspace = visible.filter(username=username).first()
     if workspace is None:
         raise Http404
@@ -188,7 +188,7 @@ def workspace_context(workspace: Workspace) -> dict:
     spec = workspace.applied_spec or workspace.spec or {}
     profile = catalog.profiles.get(spec.get("profile", ""))
     runs = list(workspace.runs.order_by("-started_at", "-pk").prefetch_related("steps")[:RECENT_RUNS])
-    delivered = workspace.credential_deliveries.filter(state=CredentialDelivery.State.SENT).order_by("-sent_at").first()
+    delivered = workspace.credential_deliveries.filter(state=CredentialDelivery.State.SENT).order_by("-sent_at", "-pk").first()
     return {
         "workspace": workspace,
         **status_context(workspace),
