@@ -12,6 +12,7 @@ unique constraint and conditional updates on the delivery's state.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from approvals.models import AuditEvent
 from larr1.catalog import get_catalog
 from workspaces import credentials, names, objects
 from workspaces.contract.quantities import parse_bytes
-from workspaces.diagnosis import diagnose, rollout_complete
+from workspaces.diagnosis import Diagnosis, diagnose, rollout_complete
 from workspaces.exceptions import (
     ProvisioningError,
     WorkspaceBusy,
@@ -59,7 +60,9 @@ def follow_approved_state(usernames: set[str]) -> None:
 
     for username in sorted(usernames):
         approved = (
-            ApprovedFile.objects.filter(username=username, removed_at__isnull=True).order_by("-updated_at").first()
+            ApprovedFile.objects.filter(username=username, removed_at__isnull=True)
+            .order_by("-updated_at", "-pk")
+            .first()
         )
         if approved is None:
             _start_deletion(username)
@@ -347,22 +350,42 @@ def _first_delivery(workspace: Workspace) -> CredentialDelivery:
 def _wait_until_ready(
     kube: Kube, workspace: Workspace, target: objects.WorkspaceTarget, step: ProvisioningStep
 ) -> None:
+    """Watch the Deployment until it is available; say on the step why it is not, as soon as the pods tell."""
     timeout = settings.LARR1_READY_TIMEOUT
-    ready = kube.wait_for("Deployment", names.DEPLOYMENT, target.namespace, rollout_complete, timeout=timeout)
-    if ready is not None:
-        return
-    deployment = kube.read("Deployment", names.DEPLOYMENT, target.namespace)
-    selector = names.label_selector(names.selector(target.username, target.uid))
-    pods = kube.list("Pod", target.namespace, label_selector=selector)
-    found = diagnose(deployment, pods)
-    reason = describe(found.code)
-    if found.detail:
-        reason = f"{reason} ({found.detail})"
+    deadline = time.monotonic() + timeout
+    shown = ""
+    while (remaining := deadline - time.monotonic()) > 0:
+        interval = min(remaining, settings.LARR1_READY_CHECK_INTERVAL)
+        if kube.wait_for("Deployment", names.DEPLOYMENT, target.namespace, rollout_complete, timeout=interval):
+            if shown:
+                step.message = ""
+            return
+        found, reason = _diagnose_workspace(kube, target)
+        if found.state == Workspace.ObservedState.PENDING:
+            found, reason = None, ""
+        code = found.code if found else ""
+        if code != shown:
+            # Still waiting: the scheduler may find room or the registry may come back.
+            shown = code
+            step.message = reason
+            step.save(update_fields=["message"])
+            _observe(workspace, found.state if found else Workspace.ObservedState.PROVISIONING, reason)
+    found, reason = _diagnose_workspace(kube, target)
     step.message = reason
     _observe(workspace, found.state, reason)
     raise WorkspaceNotReady(
         f"Workspace {workspace.username} not ready after {timeout}s: {found.detail or found.code}", code=found.code
     )
+
+
+def _diagnose_workspace(kube: Kube, target: objects.WorkspaceTarget) -> tuple[Diagnosis, str]:
+    deployment = kube.read("Deployment", names.DEPLOYMENT, target.namespace)
+    selector = names.label_selector(names.selector(target.username, target.uid))
+    found = diagnose(deployment, kube.list("Pod", target.namespace, label_selector=selector))
+    reason = describe(found.code)
+    if found.detail:
+        reason = f"{reason} ({found.detail})"
+    return found, reason
 
 
 # -- credentials, stopping, purging ---------------------------------------------

@@ -188,7 +188,9 @@ def workspace_context(workspace: Workspace) -> dict:
     spec = workspace.applied_spec or workspace.spec or {}
     profile = catalog.profiles.get(spec.get("profile", ""))
     runs = list(workspace.runs.order_by("-started_at", "-pk").prefetch_related("steps")[:RECENT_RUNS])
-    delivered = workspace.credential_deliveries.filter(state=CredentialDelivery.State.SENT).order_by("-sent_at", "-pk").first()
+    delivered = (
+        workspace.credential_deliveries.filter(state=CredentialDelivery.State.SENT).order_by("-sent_at", "-pk").first()
+    )
     return {
         "workspace": workspace,
         **status_context(workspace),

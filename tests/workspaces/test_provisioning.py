@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from argon2 import PasswordHasher
 from kubernetes import client
@@ -210,3 +213,39 @@ def test_it_reports_a_gpu_shortage(db, cluster, smtp_server, username, settings,
     assert "Insufficient nvidia.com/gpu" in workspace.state_reason
     assert run.error_code == "workspace.unschedulable-gpu"
     assert smtp_server.messages() == []
+
+
+def test_it_says_why_the_workspace_waits_before_the_timeout(
+    transactional_db, cluster, smtp_server, username, settings, catalog_with_huge_profile
+):
+    from django.db import connection
+
+    settings.LARR1_READY_TIMEOUT = 20
+    settings.LARR1_READY_CHECK_INTERVAL = 1
+    workspace = Workspace.objects.create(username=username, spec=spec_for(username, profile="huge"))
+    failures = []
+
+    def provision_in_a_worker():
+        try:
+            provisioning.provision(workspace.pk)
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=provision_in_a_worker)
+    worker.start()
+    waiting_message, deadline = "", time.monotonic() + 15
+    while not waiting_message and time.monotonic() < deadline:
+        step = ProvisioningStep.objects.filter(
+            run__workspace=workspace, name="wait-until-ready", state="running"
+        ).first()
+        waiting_message = step.message if step else ""
+        time.sleep(0.2)
+    observed_while_waiting = Workspace.objects.get(pk=workspace.pk).observed_state
+    worker.join(timeout=60)
+
+    assert waiting_message.startswith("Not enough free GPU"), "the reason shows while the run still waits"
+    assert "Insufficient nvidia.com/gpu" in waiting_message
+    assert observed_while_waiting == Workspace.ObservedState.UNSCHEDULABLE
+    assert [type(failure).__name__ for failure in failures] == ["WorkspaceNotReady"]
