@@ -82,7 +82,13 @@ class PushFailed(GitError):
 
 
 class ForgeError(ApprovalsError):
-    """The forge's REST API failed or returned something unexpected."""
+    """The forge's REST API failed, refused, or returned something unexpected.
+
+    ``code`` is the cause: forge-auth-failed (401, 403), forge-not-found (404),
+    forge-rate-limited, forge-unavailable (5xx), forge-timeout, forge-unreachable,
+    forge-error (anything else); a refused merge or close has head-moved,
+    conflict, remote-moved or merge-refused. ``status`` is the HTTP status, if any.
+    """
 
     code = "forge-error"
 
@@ -111,6 +117,17 @@ MESSAGES = {
     "remote-moved": _("Main changed on the remote while Larr1 was merging. Sync and approve again."),
     "push-failed": _("The remote rejected the merge. Check that Larr1 may push to main."),
     "forge-error": _("The forge's API failed. Larr1 will try again at the next sync."),
+    "forge-auth-failed": _(
+        "The forge rejected Larr1's token, or the token lacks a permission. Check LARR1_FORGE_TOKEN."
+    ),
+    "forge-not-found": _(
+        "The forge does not know the repository or the pull request. Check LARR1_FORGE_REPOSITORY and "
+        "LARR1_FORGE_API_URL."
+    ),
+    "forge-rate-limited": _("The forge's API rate limit is used up. Larr1 will try again at the next sync."),
+    "forge-unavailable": _("The forge's API is failing. Larr1 will try again at the next sync."),
+    "forge-timeout": _("The forge's API did not answer in time. Larr1 will try again at the next sync."),
+    "forge-unreachable": _("The forge's API cannot be reached. Check LARR1_FORGE_API_URL and the network."),
     "sync-running": _("A sync is already running."),
     "branch-missing": _("The user repository has no main branch yet."),
     "not-configured": _("No user repository is configured. Set LARR1_REPO_URL."),

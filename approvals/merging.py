@@ -1,5 +1,10 @@
 """Admin decisions on requests: approve (merge into main), reject, dismiss.
 
+Rejecting also closes the pull request on the forge, with the reason as a
+comment, when a forge client is configured. The rejection is recorded first, so
+a forge that fails cannot lose it; the failure is reported on the outcome.
+Dismissing stays in Larr1, and the requester is not notified.
+
 An approval names the exact head commit the admin looked at. The state change is
 a conditional update on (state=open, head=that commit), so of two admins who
 approve at once exactly one wins and the other gets ``already-decided``.
@@ -10,14 +15,17 @@ lock, so a sync never runs between our merge and our state change.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from approvals.emails import LANGUAGES
 from approvals.exceptions import ApprovalsError, ForgeError, GitError, MergeConflict, RemoteMoved, SyncAlreadyRunning
 from approvals.forge import client_from_settings
 from approvals.git import Mirror
@@ -42,9 +50,44 @@ OUTCOME_MESSAGES = {
     "remote-moved": _("Main changed on the remote while Larr1 was merging. Try again."),
     "push-failed": _("The remote rejected the merge. Check that Larr1 may push to main."),
     "forge-error": _("The forge's API failed to merge the pull request. Try again later."),
+    "merge-refused": _(
+        "The forge refused to merge the pull request, for example because of a branch protection rule or a "
+        "required check. The forge's response is in the audit log."
+    ),
+    "forge-auth-failed": _(
+        "The forge rejected Larr1's token, or the token may not merge. Check LARR1_FORGE_TOKEN and its permissions."
+    ),
+    "forge-not-found": _("The forge does not know this pull request. Check LARR1_FORGE_REPOSITORY."),
     "busy": _("A sync is running. Try again in a minute."),
     "git-error": _("Larr1 could not read or update the user repository. Try again later."),
 }
+
+
+# Messages about closing the pull request on the forge after a rejection, by MergeOutcome.forge.
+FORGE_CLOSE_MESSAGES = {
+    "closed": _("The pull request was closed on the forge, with your reason as a comment."),
+    "already-closed": _("The pull request was already closed on the forge; Larr1 left it as it is."),
+    "head-moved": _(
+        "The rejection is recorded, but the pull request has a new commit on the forge, so Larr1 left it open "
+        "there. Review the new commit once the next sync shows it."
+    ),
+    "forge-auth-failed": _(
+        "The rejection is recorded, but the forge rejected Larr1's token, so the pull request is still open "
+        "there. Check LARR1_FORGE_TOKEN, and close the pull request on the forge with your reason."
+    ),
+    "forge-not-found": _(
+        "The rejection is recorded, but the forge does not know this pull request, so Larr1 could not close it."
+    ),
+    "forge-error": _(
+        "The rejection is recorded, but the forge's API failed, so the pull request may still be open there. "
+        "Close it on the forge with your reason."
+    ),
+}
+FORGE_CLOSE_DONE = ("", "closed", "already-closed")
+
+# The comment on a rejected pull request, written in every language of LANGUAGES.
+REJECTION_INTRO = gettext_noop("Larr1's admins rejected this pull request. The reason they gave:")
+REJECTION_OUTRO = gettext_noop("To ask again, change the workspace file and open a new pull request.")
 
 
 @dataclass(frozen=True)
@@ -55,6 +98,7 @@ class MergeOutcome:
     request_id: int
     commit: str = ""
     detail: str = ""  # for logs and the audit trail, never shown as the message
+    forge: str = ""  # after a rejection: "closed", "already-closed" or the forge's error code
 
     @property
     def ok(self) -> bool:
@@ -63,6 +107,17 @@ class MergeOutcome:
     @property
     def message(self) -> str:
         return str(OUTCOME_MESSAGES.get(self.code, OUTCOME_MESSAGES["git-error"]))
+
+    @property
+    def forge_failed(self) -> bool:
+        return self.forge not in FORGE_CLOSE_DONE
+
+    @property
+    def forge_message(self) -> str:
+        """Return the translated message about closing on the forge, or "" when Larr1 did not try."""
+        if not self.forge:
+            return ""
+        return str(FORGE_CLOSE_MESSAGES.get(self.forge, FORGE_CLOSE_MESSAGES["forge-error"]))
 
 
 def _guard(request: Request | None, request_id: int, head_sha: str, *, approving: bool) -> MergeOutcome | None:
@@ -146,7 +201,8 @@ def _approve_locked(request_id: int, head_sha: str, actor) -> MergeOutcome:
         except RemoteMoved as exc:
             return _failed(request, actor, "remote-moved", exc)
         except ForgeError as exc:
-            code = {409: "head-moved", 405: "conflict"}.get(exc.status, "forge-error")
+            # The clients classify refusals (head-moved, conflict, merge-refused, remote-moved).
+            code = exc.code if exc.code in OUTCOME_MESSAGES else "forge-error"
             return _failed(request, actor, code, exc)
         except GitError as exc:
             code = "push-failed" if exc.code == "push-failed" else "git-error"
@@ -239,18 +295,19 @@ def _failed(request: Request, actor, code: str, exc: Exception) -> MergeOutcome:
     return MergeOutcome(code, request.pk, detail=detail)
 
 
-def _close(request_id: int, head_sha: str, actor, reason: str, action: str) -> MergeOutcome:
+def _close(request_id: int, head_sha: str, actor, reason: str, action: str) -> tuple[MergeOutcome, AuditEvent | None]:
+    """Record the rejection or dismissal; return the outcome and the audit event (None when refused)."""
     request = Request.objects.filter(pk=request_id).first()
     outcome = _guard(request, request_id, head_sha, approving=False)
     if outcome:
-        return outcome
+        return outcome, None
     with transaction.atomic():
         changed = Request.objects.filter(pk=request_id, state=Request.State.OPEN, head_sha=head_sha).update(
             state=Request.State.DISMISSED, decision_reason=reason, superseded_by=None, updated_at=timezone.now()
         )
         if changed != 1:
-            return MergeOutcome("already-decided", request_id)
-        AuditEvent.objects.create(
+            return MergeOutcome("already-decided", request_id), None
+        event = AuditEvent.objects.create(
             actor=actor,
             action=action,
             request=request,
@@ -259,14 +316,63 @@ def _close(request_id: int, head_sha: str, actor, reason: str, action: str) -> M
             details={"reason": reason, "path": request.path},
         )
     logger.info("Request %s %s by %s", request.number, action, actor.get_username())
-    return MergeOutcome(action, request_id)
+    return MergeOutcome(action, request_id), event
 
 
 def reject(request_id: int, head_sha: str, actor, reason: str) -> MergeOutcome:
-    """Decline the request at ``head_sha`` with a reason for its author; git is not touched."""
-    return _close(request_id, head_sha, actor, reason, AuditEvent.Action.REJECTED)
+    """Decline the request at ``head_sha`` with a reason for its author; git is not touched.
+
+    With a forge client, the pull request is then closed on the forge with the
+    reason as a comment, and ``MergeOutcome.forge`` stores the result.
+    """
+    outcome, event = _close(request_id, head_sha, actor, reason, AuditEvent.Action.REJECTED)
+    if event is None:
+        return outcome
+    return _close_on_forge(outcome, event, head_sha, reason)
 
 
 def dismiss(request_id: int, head_sha: str, actor, reason: str = "") -> MergeOutcome:
-    """Hide the request from the queue (for example a stale duplicate); git is not touched."""
-    return _close(request_id, head_sha, actor, reason, AuditEvent.Action.DISMISSED)
+    """Hide the request from the queue (for example a stale duplicate); git and the forge are not touched."""
+    outcome, _event = _close(request_id, head_sha, actor, reason, AuditEvent.Action.DISMISSED)
+    return outcome
+
+
+def _close_on_forge(outcome: MergeOutcome, event: AuditEvent, head_sha: str, reason: str) -> MergeOutcome:
+    """Close the rejected pull request on the forge with the reason as a comment; record how it went."""
+    client = client_from_settings()
+    if client is None:
+        return outcome
+    number = event.request.number
+    detail = ""
+    try:
+        closed = client.close_pull(number, head_sha, rejection_comment(reason))
+    except ForgeError as exc:
+        result, detail = exc.code, str(exc)
+        logger.warning("Rejected request %s, but closing it on the forge failed: %s", number, detail)
+    else:
+        result = "closed" if closed else "already-closed"
+    finally:
+        client.close()
+    event.details = {**event.details, "forge": result, **({"forge_detail": detail[:1000]} if detail else {})}
+    event.save(update_fields=["details"])
+    return dataclasses.replace(outcome, forge=result, detail=detail)
+
+
+def rejection_comment(reason: str) -> str:
+    """Return the forge comment with the reason the pull request was closed, in every language of LANGUAGES."""
+
+    def each_language(text: str) -> str:
+        lines = []
+        for language in LANGUAGES:
+            with translation.override(language):
+                lines.append(gettext(text))
+        return "\n".join(lines)
+
+    quoted = "\n".join(f"> {line}".rstrip() for line in reason.strip().splitlines())
+    return "\n\n".join(
+        [
+            each_language(REJECTION_INTRO),
+            quoted,
+            each_language(REJECTION_OUTRO),
+        ]
+    )

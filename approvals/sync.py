@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from approvals.emails import notify_new_requests
 from approvals.exceptions import ApprovalsError, ForgeError, MergeConflict
-from approvals.forge import ForgeClient, PullState, client_from_settings
+from approvals.forge import ForgeClient, PageCache, PullState, client_from_settings
 from approvals.git import PULL_REF_PREFIX, Mirror
 from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, RequestHead, SyncRun
 from approvals.signals import approved_state_changed
@@ -40,6 +40,10 @@ from workspaces.contract.findings import Finding
 from workspaces.contract.model import path_stem
 
 logger = logging.getLogger(__name__)
+
+# Pages of the forge's pull-request listing with their ETags, kept between the syncs
+# of this process, so an unchanged page costs a 304 and none of the forge's rate limit.
+forge_pages = PageCache()
 
 
 @dataclass
@@ -131,7 +135,7 @@ def sync_repository(
     try:
         if mirror is None:
             mirror = Mirror.from_settings()
-        client = client_from_settings() if forge is True else (forge or None)
+        client = client_from_settings(page_cache=forge_pages) if forge is True else (forge or None)
         with mirror:
             report = _sync(mirror, client)
     except ApprovalsError as exc:

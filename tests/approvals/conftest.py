@@ -16,3 +16,13 @@ def without_approved_state_receivers():
     yield
     approved_state_changed.receivers = saved
     approved_state_changed.sender_receivers_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def without_cached_forge_pages():
+    """Start each test without the ETags an earlier test's forge server sent (its port may come back)."""
+    from approvals.sync import forge_pages
+
+    forge_pages.clear()
+    yield
+    forge_pages.clear()
