@@ -105,7 +105,12 @@ def build_message(kind: str, request_ids: list[int]) -> Message | None:
     request = requests[0]
     context = _request_context(request)
     if kind == REJECTED:
-        event = request.events.filter(action=AuditEvent.Action.REJECTED).select_related("actor").order_by("-at", "-pk").first()
+        event = (
+            request.events.filter(action=AuditEvent.Action.REJECTED)
+            .select_related("actor")
+            .order_by("-at", "-pk")
+            .first()
+        )
         context["reason"] = request.decision_reason or (event.details.get("reason", "") if event else "")
     return _render(kind, _requester_addresses(request), context)
 

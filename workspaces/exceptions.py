@@ -103,7 +103,27 @@ MESSAGES = {
     "workspace.scaled-down": _("The workspace was stopped outside Larr1; Larr1 starts it again."),
     "workspace.removed": _("The workspace was removed; its data is kept until the grace period ends."),
     "workspace.deleting": _("The workspace is being deleted."),
+    "workspace.kept-until": _(
+        "Removed from the user repository. The workspace is stopped; its volume is kept until %(detail)s."
+    ),
+    # Notes on provisioning steps.
+    "step.worker-stopped": _("The worker running this step stopped."),
+    "step.credentials-already-sent": _("Credentials were already sent."),
+    "step.no-deployment": _("The workspace has no Deployment to stop."),
 }
+
+
+def reason_text(code: str, detail: str = "") -> str:
+    """Return a reason code's sentence in the active language with the detail (the cluster's own words) in it.
+
+    A sentence with a ``%(detail)s`` placeholder takes the detail there; any other is followed by it in brackets.
+    """
+    text = str(MESSAGES.get(code, code)) if code else ""
+    if "%(detail)s" in text:
+        return text % {"detail": detail}
+    if detail:
+        text = f"{text} ({detail})" if text else detail
+    return text
 
 
 def describe(code: str) -> str:

@@ -146,7 +146,14 @@ class ProvisioningStep(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    message = models.TextField(_("message"), blank=True)
+    message = models.TextField(_("message"), blank=True, help_text=_("The note in English, for logs and lists."))
+    code = models.CharField(
+        _("code"),
+        max_length=64,
+        blank=True,
+        help_text=_("A code from workspaces.exceptions.MESSAGES, if the note has one."),
+    )
+    detail = models.TextField(_("detail"), blank=True, help_text=_("The cluster's own words, untranslated."))
 
     class Meta:
         verbose_name = _("provisioning step")

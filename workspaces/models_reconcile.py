@@ -130,7 +130,7 @@ class WorkspaceObservation(models.Model):
     """The last reconcile round's reading of a workspace, kept as a code so pages can translate it.
 
     ``Workspace.state_reason`` has the same reason as an English sentence for logs and
-    lists; pages show ``workspaces.reconcile.describe_reason(reason_code)`` in the reader's language.
+    lists; pages show ``workspaces.exceptions.reason_text(reason_code, detail)`` in the reader's language.
     """
 
     workspace = models.OneToOneField(

@@ -22,22 +22,17 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
 
 from approvals.models import AuditEvent
 from larr1.catalog import get_catalog
 from workspaces import credentials, names, objects
 from workspaces.contract.quantities import parse_bytes
 from workspaces.diagnosis import Diagnosis, diagnose, rollout_complete
-from workspaces.exceptions import (
-    ProvisioningError,
-    WorkspaceBusy,
-    WorkspaceNotReady,
-    describe,
-)
+from workspaces.exceptions import MESSAGES, ProvisioningError, WorkspaceBusy, WorkspaceNotReady, reason_text
 from workspaces.kube import Kube
 from workspaces.models import CredentialDelivery, ProvisioningRun, ProvisioningStep, Workspace
+from workspaces.models_reconcile import WorkspaceObservation
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +174,8 @@ class RunRecorder:
         ProvisioningStep.objects.filter(run__in=abandoned, state=ProvisioningStep.State.RUNNING).update(
             state=ProvisioningStep.State.FAILED,
             finished_at=timezone.now(),
-            message=gettext("The worker running this step stopped."),
+            code="step.worker-stopped",
+            message=str(MESSAGES["step.worker-stopped"]),
         )
         abandoned.update(state=ProvisioningRun.State.ABANDONED, finished_at=timezone.now())
         run = ProvisioningRun.objects.create(workspace=workspace, kind=kind)
@@ -201,12 +197,13 @@ class RunRecorder:
         except ProvisioningError as exc:
             step.state = ProvisioningStep.State.FAILED
             step.finished_at = timezone.now()
-            step.message = step.message or describe(exc.code)
-            step.save(update_fields=["state", "finished_at", "message"])
+            if not step.message:
+                _note(step, exc.code if exc.code in MESSAGES else "provisioning.failed")
+            step.save(update_fields=["state", "finished_at", "message", "code", "detail"])
             raise
         step.state = ProvisioningStep.State.DONE
         step.finished_at = timezone.now()
-        step.save(update_fields=["state", "finished_at", "message"])
+        step.save(update_fields=["state", "finished_at", "message", "code", "detail"])
         for hook in step_done_hooks:
             hook(step)
 
@@ -222,10 +219,22 @@ class RunRecorder:
         run.save(update_fields=["state", "finished_at", "error_code", "error_message"])
 
 
-def _observe(workspace: Workspace, state: str, reason: str = "", **fields) -> None:
-    Workspace.objects.filter(pk=workspace.pk).update(
-        observed_state=state, state_reason=reason, observed_at=timezone.now(), **fields
+def _observe(workspace: Workspace, state: str, code: str = "", detail: str = "") -> None:
+    """Record the workspace's state, with its reason as a code (pages translate it) and as English (for logs)."""
+    now = timezone.now()
+    with translation.override("en"):
+        reason = reason_text(code, detail)
+    Workspace.objects.filter(pk=workspace.pk).update(observed_state=state, state_reason=reason, observed_at=now)
+    WorkspaceObservation.objects.update_or_create(
+        workspace=workspace, defaults={"reason_code": code, "detail": detail, "observed_at": now}
     )
+
+
+def _note(step: ProvisioningStep, code: str, detail: str = "") -> None:
+    """Put a note on a step: a code for pages to translate, and the English sentence for logs."""
+    step.code, step.detail = code, detail
+    with translation.override("en"):
+        step.message = reason_text(code, detail)
 
 
 def target_for(workspace: Workspace) -> objects.WorkspaceTarget:
@@ -277,7 +286,11 @@ def provision(workspace_id: int) -> None:
             if exc.code not in {"workspace.unschedulable", "workspace.unschedulable-gpu"} and not isinstance(
                 exc, WorkspaceNotReady
             ):
-                _observe(workspace, Workspace.ObservedState.FAILED, describe(exc.code))
+                _observe(
+                    workspace,
+                    Workspace.ObservedState.FAILED,
+                    exc.code if exc.code in MESSAGES else "provisioning.failed",
+                )
             logger.warning("Provisioning workspace %s failed: %s (code %s)", workspace.username, exc, exc.code)
             raise
         recorder.finish()
@@ -311,7 +324,7 @@ def _provision_steps(workspace: Workspace, recorder: RunRecorder, kube: Kube) ->
         delivery = _first_delivery(workspace)
         if delivery.state == CredentialDelivery.State.SENT:
             kube.create_if_absent(credentials.locked_secret(target))
-            step.message = gettext("Credentials were already sent.")
+            _note(step, "step.credentials-already-sent")
         else:
             recorder.password = credentials.set_password(kube, target, delivery)
     with recorder.step("apply-volume"):
@@ -328,7 +341,7 @@ def _provision_steps(workspace: Workspace, recorder: RunRecorder, kube: Kube) ->
     _observe(workspace, Workspace.ObservedState.RUNNING)
     with recorder.step("send-credentials") as step:
         if recorder.password is None:
-            step.message = gettext("Credentials were already sent.")
+            _note(step, "step.credentials-already-sent")
         else:
             workspace.refresh_from_db()
             credentials.send_password(workspace, delivery, recorder.password)
@@ -353,39 +366,36 @@ def _wait_until_ready(
     """Watch the Deployment until it is available; say on the step why it is not, as soon as the pods tell."""
     timeout = settings.LARR1_READY_TIMEOUT
     deadline = time.monotonic() + timeout
-    shown = ""
+    shown = None
     while (remaining := deadline - time.monotonic()) > 0:
         interval = min(remaining, settings.LARR1_READY_CHECK_INTERVAL)
         if kube.wait_for("Deployment", names.DEPLOYMENT, target.namespace, rollout_complete, timeout=interval):
-            if shown:
-                step.message = ""
+            if shown is not None:
+                _note(step, "")
             return
-        found, reason = _diagnose_workspace(kube, target)
-        if found.state == Workspace.ObservedState.PENDING:
-            found, reason = None, ""
-        code = found.code if found else ""
-        if code != shown:
+        found = _diagnose_workspace(kube, target)
+        problem = None if found.state == Workspace.ObservedState.PENDING else found
+        if problem != shown:
             # Still waiting: the scheduler may find room or the registry may come back.
-            shown = code
-            step.message = reason
-            step.save(update_fields=["message"])
-            _observe(workspace, found.state if found else Workspace.ObservedState.PROVISIONING, reason)
-    found, reason = _diagnose_workspace(kube, target)
-    step.message = reason
-    _observe(workspace, found.state, reason)
+            shown = problem
+            _note(step, problem.code if problem else "", problem.detail if problem else "")
+            step.save(update_fields=["message", "code", "detail"])
+            if problem:
+                _observe(workspace, problem.state, problem.code, problem.detail)
+            else:
+                _observe(workspace, Workspace.ObservedState.PROVISIONING)
+    found = _diagnose_workspace(kube, target)
+    _note(step, found.code, found.detail)
+    _observe(workspace, found.state, found.code, found.detail)
     raise WorkspaceNotReady(
         f"Workspace {workspace.username} not ready after {timeout}s: {found.detail or found.code}", code=found.code
     )
 
 
-def _diagnose_workspace(kube: Kube, target: objects.WorkspaceTarget) -> tuple[Diagnosis, str]:
+def _diagnose_workspace(kube: Kube, target: objects.WorkspaceTarget) -> Diagnosis:
     deployment = kube.read("Deployment", names.DEPLOYMENT, target.namespace)
     selector = names.label_selector(names.selector(target.username, target.uid))
-    found = diagnose(deployment, kube.list("Pod", target.namespace, label_selector=selector))
-    reason = describe(found.code)
-    if found.detail:
-        reason = f"{reason} ({found.detail})"
-    return found, reason
+    return diagnose(deployment, kube.list("Pod", target.namespace, label_selector=selector))
 
 
 # -- credentials, stopping, purging ---------------------------------------------
@@ -421,7 +431,7 @@ def deliver_credentials(delivery_id: int) -> None:
                     timeout=settings.LARR1_READY_TIMEOUT,
                 )
                 if ready is None:
-                    step.message = describe("workspace.not-ready")
+                    _note(step, "workspace.not-ready")
             with recorder.step("send-credentials"):
                 credentials.send_password(workspace, delivery, recorder.password)
         except ProvisioningError as exc:
@@ -442,7 +452,7 @@ def stop(workspace_id: int) -> None:
             with recorder.step("stop-workspace") as step:
                 live = kube.read("Deployment", names.DEPLOYMENT, workspace.namespace)
                 if live is None:
-                    step.message = gettext("The workspace has no Deployment to stop.")
+                    _note(step, "step.no-deployment")
                 else:
                     target = target_for(workspace)
                     kube.apply(objects.deployment(target, replicas=0))
@@ -459,10 +469,8 @@ def stop(workspace_id: int) -> None:
             recorder.finish(exc)
             raise
         recorder.finish()
-    reason = gettext(
-        "Removed from the user repository. The workspace is stopped; its volume is kept until %(date)s."
-    ) % {"date": timezone.localtime(workspace.delete_after).strftime("%Y-%m-%d %H:%M %Z")}
-    _observe(workspace, Workspace.ObservedState.STOPPED, reason)
+    kept_until = timezone.localtime(workspace.delete_after).strftime("%Y-%m-%d %H:%M %Z")
+    _observe(workspace, Workspace.ObservedState.STOPPED, "workspace.kept-until", kept_until)
 
 
 def purge_expired() -> list[str]:

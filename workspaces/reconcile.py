@@ -26,7 +26,7 @@ from kubernetes.utils import parse_quantity
 
 from workspaces import credentials, names, objects
 from workspaces.diagnosis import diagnose, rollout_complete
-from workspaces.exceptions import MESSAGES, KubeError, ProvisioningError, WorkspaceBusy
+from workspaces.exceptions import KubeError, ProvisioningError, WorkspaceBusy, reason_text
 from workspaces.kube import Kube, list_everywhere
 from workspaces.models import CredentialDelivery, Workspace
 from workspaces.models_reconcile import OrphanObject, ReconcileRun, WorkspaceEvent, WorkspaceObservation
@@ -52,13 +52,6 @@ STATUS_KINDS = ("Pod", "Event")
 MANAGED_SELECTOR = f"{names.MANAGED_BY_LABEL}={names.MANAGED_BY}"
 # The events a workspace page keeps; older ones are pruned.
 MAX_EVENTS_PER_WORKSPACE = 50
-
-
-def describe_reason(code: str) -> str:
-    """Return the translated sentence for an observed state's reason code ("" for none)."""
-    if not code:
-        return ""
-    return str(MESSAGES.get(code, code))
 
 
 # -- the pure comparison ------------------------------------------------------
@@ -252,7 +245,7 @@ def _at_least(live: dict, desired: dict, path: tuple[str, ...]) -> bool:
 @dataclass(frozen=True)
 class Observation:
     state: str  # a Workspace.ObservedState value
-    code: str  # a reason code for describe_reason, "" when running
+    code: str  # a reason code for reason_text, "" when running
     detail: str = ""
 
 
@@ -575,9 +568,7 @@ def _record_states(rows: list[Workspace], listing: Listing, now) -> None:
 
 def _save_observation(workspace: Workspace, found: Observation, now) -> None:
     with translation.override("en"):
-        reason = describe_reason(found.code)
-    if found.detail:
-        reason = f"{reason} ({found.detail})" if reason else found.detail
+        reason = reason_text(found.code, found.detail)
     # A provisioning worker holding the workspace reports its state itself.
     updated = (
         Workspace.objects.filter(pk=workspace.pk)

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from approvals.models import Request
 from approvals.permissions import is_admin
 from workspaces.contract.findings import Finding
+from workspaces.exceptions import reason_text
 from workspaces.models import CredentialDelivery, Workspace
-from workspaces.reconcile import describe_reason
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def status_context(workspace: Workspace) -> dict:
     except ObjectDoesNotExist:
         observation = None
     if observation is not None and observation.reason_code:
-        reason = describe_reason(observation.reason_code)
+        reason = reason_text(observation.reason_code)
         detail = observation.detail
     else:
         reason = workspace.state_reason
@@ -209,7 +209,12 @@ def workspace_context(workspace: Workspace) -> dict:
 
 
 def _step_row(step) -> dict:
-    return {"step": step, "label": STEP_LABELS.get(step.name, step.name)}
+    return {"step": step, "label": STEP_LABELS.get(step.name, step.name), "note": step_note(step)}
+
+
+def step_note(step) -> str:
+    """The step's note in the reader's language where Larr1 wrote it from a code."""
+    return reason_text(step.code, step.detail) if step.code else step.message
 
 
 def _event_row(event) -> dict:

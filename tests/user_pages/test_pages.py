@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from approvals.models import ChangeKind, Request
 from tests.conftest import PASSWORD, make_user
 from workspaces.contract.findings import error
-from workspaces.models import CredentialDelivery, Workspace
+from workspaces.exceptions import MESSAGES
+from workspaces.models import CredentialDelivery, ProvisioningRun, ProvisioningStep, Workspace
 from workspaces.models_reconcile import WorkspaceEvent, WorkspaceObservation
+from workspaces.views import STEP_LABELS
 
 ALICE_FILE = """user:
   username: alice
@@ -220,3 +223,29 @@ def test_it_sends_no_credentials_for_another_users_workspace(client, bob, worksp
 
     assert response.status_code == 404
     assert not CredentialDelivery.objects.exists()
+
+
+def test_it_shows_step_notes_in_the_readers_language(client, alice, workspace, settings):
+    run = ProvisioningRun.objects.create(workspace=workspace, kind=ProvisioningRun.Kind.CREATE)
+    ProvisioningStep.objects.create(
+        run=run,
+        position=1,
+        name="wait-until-ready",
+        state=ProvisioningStep.State.RUNNING,
+        message="Stored English sentence.",
+        code="workspace.unschedulable-gpu",
+        detail="0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+    )
+    sign_in(client, alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
+
+    page = client.get(detail_url()).content.decode()
+
+    with translation.override("zh-hant"):
+        expected = str(MESSAGES["workspace.unschedulable-gpu"])
+        step_label = str(STEP_LABELS["wait-until-ready"])
+    with translation.override("en"):
+        assert expected != str(MESSAGES["workspace.unschedulable-gpu"]), "the catalogue translates the note"
+    assert f"{expected} (0/2 nodes are available: 2 Insufficient nvidia.com/gpu.)" in page
+    assert step_label in page
+    assert "Stored English sentence." not in page

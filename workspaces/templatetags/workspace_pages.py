@@ -22,6 +22,22 @@ def state_reason_text(workspace) -> str:
 
 
 @register.filter
+def step_label(step) -> str:
+    """A provisioning step's name as a sentence in the reader's language."""
+    from workspaces.views import STEP_LABELS
+
+    return str(STEP_LABELS.get(step.name, step.name))
+
+
+@register.filter
+def step_note(step) -> str:
+    """A provisioning step's note in the reader's language."""
+    from workspaces.views import step_note
+
+    return step_note(step)
+
+
+@register.filter
 def finding_messages(row) -> list[str]:
     """The error messages of a row with stored findings (a request or a file on main), in the reader's language."""
     from workspaces.contract import Finding
