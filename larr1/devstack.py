@@ -168,7 +168,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "larr1.settings")
     port = int(os.environ.get("LARR1_PORT", "8000"))
-    # Links in emails lead to this server; the worker and beat inherit the variable.
+    # Links in emails lead to this server. The worker and beat inherit the variable.
     os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     import django
 

@@ -33,7 +33,7 @@ class _MaildirHandler:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         message["X-Larr1-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        # The Date header counts whole seconds; this keeps the order of messages sent within one.
+        # The Date header has whole seconds only, so this header keeps the order of messages sent within one second.
         message[RECEIVED_HEADER] = datetime.now(UTC).isoformat()
         with self.lock:
             self.box.add(message.as_bytes())

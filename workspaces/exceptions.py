@@ -114,9 +114,10 @@ MESSAGES = {
 
 
 def reason_text(code: str, detail: str = "") -> str:
-    """Return a reason code's sentence in the active language with the detail (the cluster's own words) in it.
+    """Return a reason code's sentence in the active language, with the detail (the cluster's own words).
 
-    A sentence with a ``%(detail)s`` placeholder takes the detail there; any other is followed by it in brackets.
+    A sentence with a ``%(detail)s`` placeholder gets the detail in its place.
+    Other sentences are followed by the detail in brackets.
     """
     text = str(MESSAGES.get(code, code)) if code else ""
     if "%(detail)s" in text:

@@ -213,7 +213,7 @@ def _step_row(step) -> dict:
 
 
 def step_note(step) -> str:
-    """The step's note in the reader's language where Larr1 wrote it from a code."""
+    """Return the step's note, in the reader's language when the note has a code."""
     return reason_text(step.code, step.detail) if step.code else step.message
 
 

@@ -225,7 +225,7 @@ def test_it_sends_no_credentials_for_another_users_workspace(client, bob, worksp
     assert not CredentialDelivery.objects.exists()
 
 
-def test_it_shows_step_notes_in_the_readers_language(client, alice, workspace, settings):
+def test_it_translates_step_notes(client, alice, workspace, settings):
     run = ProvisioningRun.objects.create(workspace=workspace, kind=ProvisioningRun.Kind.CREATE)
     ProvisioningStep.objects.create(
         run=run,

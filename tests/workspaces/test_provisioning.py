@@ -215,7 +215,7 @@ def test_it_reports_a_gpu_shortage(db, cluster, smtp_server, username, settings,
     assert smtp_server.messages() == []
 
 
-def test_it_says_why_the_workspace_waits_before_the_timeout(
+def test_it_reports_the_wait_reason_early(
     transactional_db, cluster, smtp_server, username, settings, catalog_with_huge_profile
 ):
     from django.db import connection

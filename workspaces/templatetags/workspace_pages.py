@@ -23,7 +23,7 @@ def state_reason_text(workspace) -> str:
 
 @register.filter
 def step_label(step) -> str:
-    """A provisioning step's name as a sentence in the reader's language."""
+    """Return a provisioning step's label in the reader's language."""
     from workspaces.views import STEP_LABELS
 
     return str(STEP_LABELS.get(step.name, step.name))
@@ -31,7 +31,7 @@ def step_label(step) -> str:
 
 @register.filter
 def step_note(step) -> str:
-    """A provisioning step's note in the reader's language."""
+    """Return a provisioning step's note in the reader's language."""
     from workspaces.views import step_note
 
     return step_note(step)
