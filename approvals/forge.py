@@ -279,20 +279,7 @@ class GitHubClient(ForgeClient):
 
     @staticmethod
     def _parse(item: dict) -> PullState:
-        state = "open" if item.get("state") == "open" else "closed"
-        if item.get("merged_at"):
-            state = "merged"
-        return PullState(
-            number=int(item["number"]),
-            state=state,
-            title=item.get("title") or "",
-            author=(item.get("user") or {}).get("login") or "",
-            url=item.get("html_url") or "",
-            created_at=parse_datetime(item["created_at"]) if item.get("created_at") else None,
-            head_sha=(item.get("head") or {}).get("sha") or "",
-            # An open pull request's merge_commit_sha is GitHub's test merge, not a commit on main.
-            merge_commit=(item.get("merge_commit_sha") or "") if state == "merged" else "",
-        )
+        return _pull_state(item, merged=bool(item.get("merged_at")))
 
     def merge(self, number: int, head_sha: str, message: str) -> str:
         # https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request
@@ -319,6 +306,22 @@ class GitHubClient(ForgeClient):
 
     def _close_pull(self, number: int) -> None:
         self._call("PATCH", f"/repos/{self.repository}/pulls/{number}", json={"state": "closed"})
+
+
+def _pull_state(item: dict, *, merged: bool) -> PullState:
+    """Read a pull request in the JSON shape GitHub and Gitea share."""
+    state = "merged" if merged else "open" if item.get("state") == "open" else "closed"
+    return PullState(
+        number=int(item["number"]),
+        state=state,
+        title=item.get("title") or "",
+        author=(item.get("user") or {}).get("login") or "",
+        url=item.get("html_url") or "",
+        created_at=parse_datetime(item["created_at"]) if item.get("created_at") else None,
+        head_sha=(item.get("head") or {}).get("sha") or "",
+        # An open pull request's merge_commit_sha is a test merge, not a commit on main.
+        merge_commit=(item.get("merge_commit_sha") or "") if merged else "",
+    )
 
 
 class GiteaClient(ForgeClient):
@@ -360,19 +363,7 @@ class GiteaClient(ForgeClient):
 
     @staticmethod
     def _parse(item: dict) -> PullState:
-        state = "open" if item.get("state") == "open" else "closed"
-        if item.get("merged"):
-            state = "merged"
-        return PullState(
-            number=int(item["number"]),
-            state=state,
-            title=item.get("title") or "",
-            author=(item.get("user") or {}).get("login") or "",
-            url=item.get("html_url") or "",
-            created_at=parse_datetime(item["created_at"]) if item.get("created_at") else None,
-            head_sha=(item.get("head") or {}).get("sha") or "",
-            merge_commit=(item.get("merge_commit_sha") or "") if state == "merged" else "",
-        )
+        return _pull_state(item, merged=bool(item.get("merged")))
 
     def merge(self, number: int, head_sha: str, message: str) -> str:
         # Gitea returns 200 with an empty body. It returns 405 when the pull request cannot
