@@ -261,6 +261,8 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
+    if not env.string("SITE_URL"):
+        raise ImproperlyConfigured("SITE_URL must be set in production: the address people open, used in email links.")
 
 CELERY_BEAT_SCHEDULE["sync-user-repository"] = {"task": "approvals.sync", "schedule": LARR1_SYNC_INTERVAL}
 

@@ -20,6 +20,7 @@ PRODUCTION = {
     "LARR1_ENV": "production",
     "SECRET_KEY": "a-long-random-production-secret-key-4f9d2c81b7e6a05d3c9e8f1a2b4c6d8e",
     "ALLOWED_HOSTS": "larr1.example.com",
+    "SITE_URL": "https://larr1.example.com",
     "DATABASE_URL": "postgres://larr1@127.0.0.1:1/larr1",
 }
 
@@ -41,3 +42,10 @@ def test_it_names_a_malformed_variable():
     result = run_manage({**PRODUCTION, "LARR1_SYNC_INTERVAL": "soon"}, "check")
     assert result.returncode != 0
     assert "LARR1_SYNC_INTERVAL must be a whole number" in result.stderr
+
+
+def test_it_refuses_production_without_a_site_url():
+    settings = {key: value for key, value in PRODUCTION.items() if key != "SITE_URL"}
+    result = run_manage(settings, "check")
+    assert result.returncode != 0
+    assert "SITE_URL must be set in production" in result.stderr
