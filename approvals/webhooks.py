@@ -74,7 +74,9 @@ def forge_hook(request: HttpRequest) -> JsonResponse:
 
     try:
         json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's recursion limit.
+        logger.warning("Webhook rejected: the body is not JSON the parser can read")
         return JsonResponse({"error": "The body is not JSON."}, status=400)
 
     event = _event_name(request)

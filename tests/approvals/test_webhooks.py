@@ -102,6 +102,16 @@ def test_it_rejects_a_body_that_is_not_json(db, hook):
     assert response.status_code == 400
 
 
+def test_it_rejects_json_nested_too_deep(db, hook):
+    body = b"[" * 100_000 + b"]" * 100_000
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={_hex(body)}"}
+
+    response = hook(headers, body=body)
+
+    assert response.status_code == 400
+    assert not SyncRun.objects.exists()
+
+
 def test_it_rejects_everything_without_a_configured_secret(db, hook, mirror_settings):
     mirror_settings.LARR1_WEBHOOK_SECRET = None
 
