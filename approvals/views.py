@@ -159,7 +159,8 @@ def _decided_message(request_obj: Request) -> str:
     if event is None:
         return ""
     actor = event.actor.email if event.actor else _("Larr1")
-    return _("%(action)s by %(actor)s at %(at)s.") % {
+    # The date comes before the actor because English dates can end in "a.m.", which a closing period would double.
+    return _("%(action)s at %(at)s by %(actor)s.") % {
         "action": event.get_action_display(),
         "actor": actor,
         "at": formats.date_format(timezone.localtime(event.at), "DATETIME_FORMAT"),
