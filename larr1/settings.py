@@ -285,6 +285,9 @@ LARR1_READY_TIMEOUT = env.integer("LARR1_READY_TIMEOUT", 900, minimum=1)
 # While waiting, the pods are checked this often (seconds) so a workspace that cannot
 # be scheduled or pull its image says why at once instead of at the timeout.
 LARR1_READY_CHECK_INTERVAL = env.integer("LARR1_READY_CHECK_INTERVAL", 10, minimum=1)
+# Seconds a workspace may stay unschedulable, failing to pull its image or crash-looping
+# before the run gives up and frees its worker. The task retries later with growing delays.
+LARR1_READY_STUCK_SECONDS = env.integer("LARR1_READY_STUCK_SECONDS", 120, minimum=1)
 # Cap on the total time one Kubernetes call spends retrying (API server restarts,
 # timeouts, 5xx) before the step fails and the task retries later.
 LARR1_KUBE_RETRY_SECONDS = env.integer("LARR1_KUBE_RETRY_SECONDS", 60, minimum=0)

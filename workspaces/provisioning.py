@@ -367,6 +367,7 @@ def _wait_until_ready(
     timeout = settings.LARR1_READY_TIMEOUT
     deadline = time.monotonic() + timeout
     shown = None
+    stuck_since = None
     while (remaining := deadline - time.monotonic()) > 0:
         interval = min(remaining, settings.LARR1_READY_CHECK_INTERVAL)
         if kube.wait_for("Deployment", names.DEPLOYMENT, target.namespace, rollout_complete, timeout=interval):
@@ -375,6 +376,14 @@ def _wait_until_ready(
             return
         found = _diagnose_workspace(kube, target)
         problem = None if found.state == Workspace.ObservedState.PENDING else found
+        if problem is None:
+            stuck_since = None
+        elif stuck_since is None:
+            stuck_since = time.monotonic()
+        elif time.monotonic() - stuck_since >= settings.LARR1_READY_STUCK_SECONDS:
+            # Free the worker for other workspaces; the task's retry looks again later.
+            logger.info("Workspace %s is stuck (%s); the run stops waiting", workspace.username, problem.code)
+            break
         if problem != shown:
             # Still waiting: the scheduler may find room or the registry may come back.
             shown = problem
@@ -388,7 +397,7 @@ def _wait_until_ready(
     _note(step, found.code, found.detail)
     _observe(workspace, found.state, found.code, found.detail)
     raise WorkspaceNotReady(
-        f"Workspace {workspace.username} not ready after {timeout}s: {found.detail or found.code}", code=found.code
+        f"Workspace {workspace.username} is not ready: {found.detail or found.code}", code=found.code
     )
 
 

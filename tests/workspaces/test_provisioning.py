@@ -215,6 +215,23 @@ def test_it_reports_a_gpu_shortage(db, cluster, smtp_server, username, settings,
     assert smtp_server.messages() == []
 
 
+def test_it_frees_the_worker_when_stuck(db, cluster, smtp_server, username, settings, catalog_with_huge_profile):
+    from workspaces.exceptions import WorkspaceNotReady
+
+    settings.LARR1_READY_TIMEOUT = 600
+    settings.LARR1_READY_CHECK_INTERVAL = 1
+    settings.LARR1_READY_STUCK_SECONDS = 3
+    workspace = Workspace.objects.create(username=username, spec=spec_for(username, profile="huge"))
+
+    with pytest.raises(WorkspaceNotReady) as raised:
+        provisioning.provision(workspace.pk)
+
+    run = ProvisioningRun.objects.get(workspace=workspace)
+    assert raised.value.code == "workspace.unschedulable-gpu"
+    assert not raised.value.permanent, "the task retries a stuck workspace later"
+    assert (run.finished_at - run.started_at).total_seconds() < 60, "the run stopped long before the timeout"
+
+
 def test_it_reports_the_wait_reason_early(
     transactional_db, cluster, smtp_server, username, settings, catalog_with_huge_profile
 ):
