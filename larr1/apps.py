@@ -1,5 +1,19 @@
+from urllib.parse import urlsplit
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_migrate
+
+
+def sync_site(**kwargs) -> None:
+    """Give the Sites framework Larr1's name and SITE_URL's host; allauth's emails and links use them."""
+    from django.contrib.sites.models import Site
+
+    Site.objects.update_or_create(
+        pk=settings.SITE_ID, defaults={"domain": urlsplit(settings.SITE_URL).netloc, "name": "Larr1"}
+    )
+    Site.objects.clear_cache()
 
 
 class Larr1Config(AppConfig):
@@ -15,3 +29,4 @@ class Larr1Config(AppConfig):
             get_catalog()
         except CatalogError as exc:
             raise ImproperlyConfigured(f"Invalid platform catalog: {exc}") from exc
+        post_migrate.connect(sync_site, sender=self.apps.get_app_config("sites"), dispatch_uid="larr1-sync-site")

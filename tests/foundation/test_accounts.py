@@ -5,6 +5,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.core import mail
 
+from larr1.apps import sync_site
 from tests.conftest import PASSWORD
 
 LINK = re.compile(r"https?://\S+")
@@ -64,3 +65,15 @@ def test_it_resets_a_password_through_real_smtp(client, alice, smtp_server):
 
     alice.refresh_from_db()
     assert alice.check_password(new_password)
+
+
+def test_it_names_larr1_in_allauth_emails(client, db, settings):
+    settings.SITE_URL = "https://larr1.example.org"
+    sync_site()
+
+    client.post("/accounts/signup/", {"email": "erin@example.com", "password1": PASSWORD, "password2": PASSWORD})
+
+    (message,) = mail.outbox
+    assert "Larr1" in message.body
+    assert "larr1.example.org" in message.body
+    assert "example.com!" not in message.body, "the Sites framework's placeholder name is gone"
