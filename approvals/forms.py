@@ -112,7 +112,7 @@ class RejectForm(DecisionForm):
         label=_("Reason"),
         max_length=MAX_REASON_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("The requester receives it by e-mail."),
+        help_text=_("The requester receives it by email."),
         error_messages={"required": _("Write the reason for the requester.")},
     )
 

@@ -35,7 +35,7 @@ QUEUE_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 100
 
 RISK_LABELS = {
-    "risk.email-changed": _("E-mail change"),
+    "risk.email-changed": _("Email change"),
     "risk.rename": _("Rename"),
     "risk.delete": _("Deletion"),
     "risk.storage-near-limit": _("Storage near limit"),

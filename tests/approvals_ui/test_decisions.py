@@ -62,7 +62,8 @@ def test_it_tells_the_second_admin_who_approved_first(admin_client, alice_reques
 
     html = response.content.decode()
     assert "Someone already decided on this request" in html
-    assert "Approved by admin@example.com at" in html
+    assert "Approved at " in html
+    assert " by admin@example.com." in html
 
 
 def test_it_refuses_an_approval_of_an_older_head(admin_client, alice_request, remote):
@@ -139,3 +140,36 @@ def test_it_emails_every_admin_about_new_requests(
     assert "1 new workspace request" in message.subject
     assert "http://127.0.0.1:8000" + reverse("approvals:request", args=[alice_request.pk]) in message.body("plain")
     assert 'lang="zh-hant"' in message.body("html")
+
+
+def reject_with(client, request, reason="Please use the small profile."):
+    return client.post(
+        reverse("approvals:reject", args=[request.pk]), {"head_sha": request.head_sha, "reason": reason}, follow=True
+    )
+
+
+def test_it_shows_a_rejected_request_as_rejected(admin_client, alice_request):
+    reject_with(admin_client, alice_request)
+
+    fragment = admin_client.get(reverse("approvals:request-state", args=[alice_request.pk])).content.decode()
+    listed = admin_client.get(reverse("approvals:queue"), {"state": "all"}).content.decode()
+
+    assert 'data-state="rejected"' in fragment
+    assert ">Rejected</span>" in fragment
+    assert "Dismissed" not in fragment
+    assert ">Rejected</span>" in listed
+    assert ">Dismissed</span>" not in listed
+
+
+def test_it_filters_rejected_apart_from_dismissed(admin_client, alice_request, remote):
+    remote.open_pr(2, {"user/bob.yaml": workspace_yaml("bob")}, message="Add bob")
+    sync_repository()
+    bob_request = Request.objects.get(number=2)
+    reject_with(admin_client, alice_request)
+    admin_client.post(reverse("approvals:dismiss", args=[bob_request.pk]), {"head_sha": bob_request.head_sha})
+
+    rejected = admin_client.get(reverse("approvals:queue"), {"state": "rejected"})
+    dismissed = admin_client.get(reverse("approvals:queue"), {"state": "dismissed"})
+
+    assert [row["request"].number for row in rejected.context["rows"]] == [1]
+    assert [row["request"].number for row in dismissed.context["rows"]] == [2]

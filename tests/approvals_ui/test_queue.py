@@ -89,7 +89,7 @@ def test_it_shows_findings_counts_and_risks(admin_client):
     html = response.content.decode()
     assert "1 error" in html
     assert "1 warning" in html
-    assert "E-mail change" in html
+    assert "Email change" in html
 
 
 def test_it_marks_superseded_requests(admin_client):

@@ -74,7 +74,7 @@ def test_it_flags_risks_and_asks_for_confirmation(admin_client, no_cluster):
 
     html = page(admin_client, request).content.decode()
 
-    assert "E-mail change" in html
+    assert "Email change" in html
     assert "The credentials will be sent to the new address." in html
     assert 'name="confirm"' in html
 

@@ -117,7 +117,7 @@ def test_it_rejects_two_workspace_files(catalog):
     change = evaluate_change(tree(), head, catalog)
     (finding,) = change.errors
     assert finding.code == "change.multiple-files"
-    assert finding.params == {"count": 2, "paths": "user/alice.yaml, user/bob.yaml"}
+    assert finding.params == {"count": 2, "paths": ["user/alice.yaml", "user/bob.yaml"]}
 
 
 def test_it_ignores_gitkeep_beside_workspace_file(catalog):

@@ -125,7 +125,7 @@ def test_it_writes_github_annotations(checkout):
     status, output = run_cli("--format", "github", "user/tam.yaml")
     assert status == 1
     first_line = output.splitlines()[0]
-    assert first_line.startswith("::error file=user/tam.yaml,line=3,title=email.tld::The e-mail address")
+    assert first_line.startswith("::error file=user/tam.yaml,line=3,title=email.tld::The email address")
     assert first_line.endswith("Did you mean .com?%0Afix:%0Aemail: tam@gmail.com")
 
 

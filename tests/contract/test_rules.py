@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.contract.conftest import entry, workspace
 from workspaces.contract import MAX_FILE_BYTES, Severity, TreeEntry, evaluate_file
@@ -222,6 +223,13 @@ def test_it_reports_line_of_each_value(catalog):
 def test_it_lists_offered_cuda_versions(catalog):
     (finding,) = evaluate_file(entry("user/alice.yaml", workspace("alice", cuda="cuda12.9")), catalog).findings
     assert finding.message == "CUDA version cuda12.9 is not offered. Choose one of: cuda12.8, cuda13.0."
+
+
+def test_it_lists_offered_cuda_versions_with_chinese_separator(catalog):
+    (finding,) = evaluate_file(entry("user/alice.yaml", workspace("alice", cuda="cuda12.9")), catalog).findings
+    with translation.override("zh-hant"):
+        message = finding.message
+    assert "cuda12.8、cuda13.0" in message
 
 
 def test_it_rejects_username_of_other_workspace(catalog):

@@ -102,7 +102,7 @@ def evaluate_change(
     units = _pair_changes(workspace_paths, base, head)
     if len(units) > 1:
         paths = [unit.new_path or unit.old_path for unit in units]
-        change_findings.append(error("change.multiple-files", "", None, count=len(units), paths=", ".join(paths)))
+        change_findings.append(error("change.multiple-files", "", None, count=len(units), paths=paths))
     if not units:
         return ChangeEvaluation(ChangeKind.NONE, None, None, None, None, change_findings)
 

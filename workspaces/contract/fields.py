@@ -129,7 +129,7 @@ def check_profile(scalar: Scalar, catalog: Catalog) -> list[Finding]:
             suggestion,
             line=scalar.line,
             value=scalar.text,
-            offered=", ".join(offered),
+            offered=offered,
         )
     ]
 
@@ -139,7 +139,7 @@ def check_cuda(scalar: Scalar, catalog: Catalog) -> list[Finding]:
     if text in catalog.cuda_versions:
         return []
     offered = list(catalog.cuda_versions)
-    params = {"line": scalar.line, "value": text, "offered": ", ".join(offered)}
+    params = {"line": scalar.line, "value": text, "offered": offered}
 
     loose = _CUDA_LOOSE.match(text)
     if loose is not None:

@@ -14,6 +14,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 
 class Severity(enum.StrEnum):
@@ -101,10 +102,10 @@ MESSAGES = {
         "ignoring case). Choose another one."
     ),
     # user.email
-    "email.invalid": _("%(value)s is not a valid e-mail address. Write it as name@example.com."),
-    "email.tld": _("The e-mail address %(value)s ends in .%(tld)s, which is not a top-level domain that exists."),
+    "email.invalid": _("%(value)s is not a valid email address. Write it as name@example.com."),
+    "email.tld": _("The email address %(value)s ends in .%(tld)s, which is not a top-level domain that exists."),
     "email.tld:closest": _(
-        "The e-mail address %(value)s ends in .%(tld)s, which is not a top-level domain that exists. "
+        "The email address %(value)s ends in .%(tld)s, which is not a top-level domain that exists. "
         "Did you mean .%(closest)s?"
     ),
     # profile.name and cuda.version
@@ -131,7 +132,7 @@ MESSAGES = {
         "workspace file; split it."
     ),
     "risk.email-changed": _(
-        "The e-mail address changes from %(old)s to %(new)s. The credentials will be sent to the new address."
+        "The email address changes from %(old)s to %(new)s. The credentials will be sent to the new address."
     ),
     "risk.rename": _(
         "This renames the workspace %(old)s to %(new)s: a new workspace is made and the old one's data is not moved."
@@ -166,7 +167,8 @@ class Finding:
     severity: Severity
     code: str
     field: str = ""  # dotted path such as "user.username"; "" for the whole file
-    params: dict[str, Any] = dataclass_field(default_factory=dict)  # JSON-safe; "line" when known
+    # JSON-safe; "line" when known. A list is shown joined with the reader's list separator.
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
     suggestion: str | None = None  # a literal fix, such as "username: jules"
 
     @property
@@ -192,6 +194,9 @@ class Finding:
         if template is None:
             return self.code
         params = _KeepMissing(self.params)
+        for name, value in params.items():
+            if isinstance(value, list):
+                params[name] = pgettext("list separator", ", ").join(str(item) for item in value)
         for name, labels in PARAM_LABELS.items():
             if params.get(name) in labels:
                 params[name] = labels[params[name]]

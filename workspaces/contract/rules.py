@@ -252,7 +252,7 @@ def _misspelt_field(finding: Finding) -> str | None:
 def _unknown_key(key: str, section: str, allowed: list[str], line: int, value: Node) -> Finding:
     field = f"{section}.{key}" if section else key
     closest = fields.closest_key(key, allowed)
-    params = {"line": line, "key": key, "allowed": ", ".join(allowed)}
+    params = {"line": line, "key": key, "allowed": list(allowed)}
     suggestion = None
     if closest:
         params["closest"] = closest
