@@ -301,9 +301,10 @@ def _close(request_id: int, head_sha: str, actor, reason: str, action: str) -> t
     outcome = _guard(request, request_id, head_sha, approving=False)
     if outcome:
         return outcome, None
+    state = Request.State.REJECTED if action == AuditEvent.Action.REJECTED else Request.State.DISMISSED
     with transaction.atomic():
         changed = Request.objects.filter(pk=request_id, state=Request.State.OPEN, head_sha=head_sha).update(
-            state=Request.State.DISMISSED, decision_reason=reason, superseded_by=None, updated_at=timezone.now()
+            state=state, decision_reason=reason, superseded_by=None, updated_at=timezone.now()
         )
         if changed != 1:
             return MergeOutcome("already-decided", request_id), None

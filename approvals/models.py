@@ -24,7 +24,11 @@ class Request(models.Model):
         OPEN = "open", _("Open")
         MERGED = "merged", _("Merged")
         CLOSED = "closed", _("Closed")
+        REJECTED = "rejected", _("Rejected")
         DISMISSED = "dismissed", _("Dismissed")
+
+    # The states an admin's decision leaves. A new push to the pull request reopens them.
+    DECIDED_STATES = (State.REJECTED, State.DISMISSED)
 
     forge = models.CharField(_("forge"), max_length=16, help_text=_("github, gitea, gitlab or git."))
     number = models.PositiveIntegerField(_("number"), help_text=_("The pull request's number on the forge."))

@@ -426,8 +426,8 @@ def _move_head(context: _Context, request: Request, head: str) -> None:
     if context.mirror.forge == "git" or not request.url:
         request.title = mirror.commit_info(head).summary[:500] or request.title
     _evaluate(context, request)
-    if request.state == Request.State.DISMISSED:
-        # A new push after a dismissal needs another review.
+    if request.state in Request.DECIDED_STATES:
+        # A new push after a rejection or a dismissal needs another review.
         request.state = Request.State.OPEN
         context.report.reopened.append(request.number)
     request.save()
@@ -636,7 +636,7 @@ def _apply_forge_state(context: _Context, requests: dict[int, Request], pulls: d
             request.state = Request.State.MERGED
             request.merged_commit = request.merged_commit or pull.merge_commit
             request.superseded_by = None
-        elif pull.state == "closed" and previous != Request.State.DISMISSED:
+        elif pull.state == "closed" and previous not in Request.DECIDED_STATES:
             request.state = Request.State.CLOSED
         elif pull.state == "open" and previous == Request.State.CLOSED:
             request.state = Request.State.OPEN

@@ -358,7 +358,7 @@ def test_it_closes_rejected_pull_with_reason(db, gitea, admin_user):
     assert outcome.forge == "closed"
     assert "> Please use the small profile." in json.loads(comment["body"])["body"]
     assert json.loads(close["body"]) == {"state": "closed"}
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED
 
 
 def test_it_keeps_rejection_when_comment_fails(db, gitea, admin_user):
@@ -372,5 +372,5 @@ def test_it_keeps_rejection_when_comment_fails(db, gitea, admin_user):
     assert outcome.forge == "forge-auth-failed"
     assert "LARR1_FORGE_TOKEN" in outcome.forge_message
     assert calls(gitea, "PATCH") == []
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED
     assert AuditEvent.objects.get(action=AuditEvent.Action.REJECTED).details["forge"] == "forge-auth-failed"

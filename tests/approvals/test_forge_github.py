@@ -423,7 +423,7 @@ def test_it_keeps_rejection_when_close_fails(db, github, admin_user, caplog):
     assert outcome.forge == "forge-unavailable"
     assert outcome.forge_failed
     assert "The rejection is recorded" in outcome.forge_message
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED
     assert event.details["forge"] == "forge-unavailable"
     assert "503" in event.details["forge_detail"]
     assert TOKEN not in caplog.text
@@ -440,7 +440,20 @@ def test_it_leaves_a_moved_pull_open(db, github, admin_user):
     assert "new commit" in outcome.forge_message
     assert calls(github, "POST") == []
     assert calls(github, "PATCH") == []
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED
+
+
+def test_it_keeps_a_rejected_request_rejected_once_the_forge_closed_it(db, github, admin_user):
+    sync_repository()
+    request = Request.objects.get(number=1)
+    reject(request.pk, request.head_sha, admin_user, "Please use the small profile.")
+    github.page_one[0] = {**github.page_one[0], "state": "closed", "closed_at": "2026-01-26T08:00:00Z"}
+    github.etags["1"] = 'W/"recorded-etag-1-closed"'
+
+    report = sync_repository()
+
+    assert report.closed == []
+    assert Request.objects.get(number=1).get_state_display() == "Rejected"
 
 
 def test_it_skips_an_already_closed_pull(db, github, admin_user):
@@ -474,7 +487,7 @@ def test_it_shows_close_failure_to_admin(db, github, admin_user, client):
     assert shown[0] == ("success", "Rejected. The request stays closed in Larr1 until its author pushes a new commit.")
     assert shown[1][0] == "warning"
     assert "Check LARR1_FORGE_TOKEN" in shown[1][1]
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED
 
 
 def test_it_does_not_close_a_dismissed_pull_request(db, github, admin_user):

@@ -356,4 +356,4 @@ def test_it_keeps_rejection_for_unknown_merge_request(db, gitlab, admin_user):
     assert outcome.forge == "forge-not-found"
     assert outcome.forge_failed
     assert calls(gitlab, "POST") == []
-    assert Request.objects.get(number=1).state == Request.State.DISMISSED
+    assert Request.objects.get(number=1).state == Request.State.REJECTED

@@ -132,7 +132,7 @@ def test_it_rejects_with_a_reason(alice_request, admin_user, remote):
     alice_request.refresh_from_db()
     event = AuditEvent.objects.get(action=AuditEvent.Action.REJECTED)
     assert outcome.code == "rejected"
-    assert alice_request.state == Request.State.DISMISSED
+    assert alice_request.state == Request.State.REJECTED
     assert alice_request.decision_reason == "Please use the small profile."
     assert event.actor == admin_user
     assert remote.main == main_before
@@ -140,6 +140,16 @@ def test_it_rejects_with_a_reason(alice_request, admin_user, remote):
 
 def test_it_reopens_dismissed_request_on_push(alice_request, admin_user, remote):
     dismiss(alice_request.pk, alice_request.head_sha, admin_user, "Duplicate")
+    remote.add_to_pr(1, {"user/alice.yaml": workspace_yaml("alice", profile="small")})
+
+    report = sync_repository()
+
+    assert report.reopened == [1]
+    assert Request.objects.get(pk=alice_request.pk).state == Request.State.OPEN
+
+
+def test_it_reopens_a_rejected_request_on_push(alice_request, admin_user, remote):
+    reject(alice_request.pk, alice_request.head_sha, admin_user, "Please use the small profile.")
     remote.add_to_pr(1, {"user/alice.yaml": workspace_yaml("alice", profile="small")})
 
     report = sync_repository()
