@@ -299,6 +299,8 @@ LARR1_PROVISIONING_LEASE_SECONDS = env.integer("LARR1_PROVISIONING_LEASE_SECONDS
 # the credentials email to the SMTP server within one task run.
 LARR1_EMAIL_ATTEMPTS = env.integer("LARR1_EMAIL_ATTEMPTS", 5, minimum=1)
 LARR1_EMAIL_RETRY_DELAY = env.integer("LARR1_EMAIL_RETRY_DELAY", 2, minimum=0)
+# Seconds after a "send new credentials" before its owner may ask again: each one restarts the workspace.
+LARR1_ROTATION_COOLDOWN_SECONDS = env.integer("LARR1_ROTATION_COOLDOWN_SECONDS", 300, minimum=0)
 # Seconds between runs of the task that deletes workspaces whose grace period is over.
 LARR1_PURGE_INTERVAL = env.integer("LARR1_PURGE_INTERVAL", 3600, minimum=10)
 CELERY_BEAT_SCHEDULE["purge-deleted-workspaces"] = {

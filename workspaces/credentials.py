@@ -128,6 +128,7 @@ def send_password(workspace: Workspace, delivery: CredentialDelivery, password: 
     else:
         AuditEvent.objects.create(
             action=AuditEvent.Action.CREDENTIALS_SENT,
+            actor_id=delivery.requested_by_id,
             username=workspace.username,
             details={"delivery": delivery.pk, "reason": delivery.reason},
         )

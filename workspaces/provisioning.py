@@ -107,11 +107,13 @@ def _start_deletion(username: str) -> None:
     logger.info("Workspace %s removed from main; stopping it, volume kept until %s", username, workspace.delete_after)
 
 
-def request_new_credentials(workspace: Workspace) -> CredentialDelivery:
+def request_new_credentials(workspace: Workspace, requested_by=None) -> CredentialDelivery:
     """Create a rotation delivery and send it once the transaction commits ("send new credentials")."""
     from workspaces import tasks
 
-    delivery = CredentialDelivery.objects.create(workspace=workspace, reason=CredentialDelivery.Reason.ROTATION)
+    delivery = CredentialDelivery.objects.create(
+        workspace=workspace, reason=CredentialDelivery.Reason.ROTATION, requested_by=requested_by
+    )
     transaction.on_commit(lambda: tasks.send_credentials.delay(delivery.pk))
     return delivery
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
@@ -18,6 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -138,17 +142,31 @@ def new_credentials(request, username: str):
         messages.error(request, _("New credentials can be sent once the workspace is running."))
         return redirect("workspaces:detail", username=workspace.username)
 
+    if not request.POST.get("confirm_restart"):
+        messages.error(request, _("Tick the box to confirm that the workspace may restart."))
+        return redirect("workspaces:detail", username=workspace.username)
+
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
-        waiting = CredentialDelivery.objects.filter(workspace=workspace).exclude(state=CredentialDelivery.State.SENT)
-        if waiting.exists():
+        deliveries = CredentialDelivery.objects.filter(workspace=workspace)
+        if deliveries.exclude(state=CredentialDelivery.State.SENT).exists():
             messages.info(
                 request, _("New credentials are already on their way to %(email)s.") % {"email": workspace.email}
             )
             return redirect("workspaces:detail", username=workspace.username)
+        cooldown_start = timezone.now() - timedelta(seconds=settings.LARR1_ROTATION_COOLDOWN_SECONDS)
+        recent = deliveries.filter(reason=CredentialDelivery.Reason.ROTATION, created_at__gt=cooldown_start).first()
+        if recent is not None:
+            again_at = recent.created_at + timedelta(seconds=settings.LARR1_ROTATION_COOLDOWN_SECONDS)
+            messages.error(
+                request,
+                _("New credentials were sent a moment ago. You can ask again after %(time)s.")
+                % {"time": date_format(timezone.localtime(again_at), "TIME_FORMAT")},
+            )
+            return redirect("workspaces:detail", username=workspace.username)
         from workspaces.provisioning import request_new_credentials
 
-        delivery = request_new_credentials(workspace)
+        delivery = request_new_credentials(workspace, requested_by=request.user)
     logger.info("New credentials requested for workspace %s (delivery %s)", workspace.username, delivery.pk)
     messages.success(
         request,

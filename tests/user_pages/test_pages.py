@@ -23,6 +23,9 @@ cuda:
   version: cuda13.0
 """
 
+ROTATE_URL = reverse("workspaces:new-credentials", args=["alice"])
+CONFIRMED = {"confirm_restart": "1"}
+
 
 def alice_spec(email: str = "Alice@Example.com") -> dict:
     return {
@@ -196,12 +199,45 @@ def test_it_queues_new_credentials_on_request(client, alice, workspace, django_c
     sign_in(client, alice)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("workspaces:new-credentials", args=["alice"]), follow=True)
+        response = client.post(ROTATE_URL, CONFIRMED, follow=True)
 
     delivery = CredentialDelivery.objects.get(workspace=workspace)
     assert delivery.reason == CredentialDelivery.Reason.ROTATION
+    assert delivery.requested_by == alice
     assert len(callbacks) == 1
     assert "New credentials will be emailed to Alice@Example.com." in response.content.decode()
+
+
+def test_it_asks_to_confirm_the_restart(client, alice, workspace):
+    sign_in(client, alice)
+
+    response = client.post(ROTATE_URL, follow=True)
+
+    assert "Tick the box to confirm that the workspace may restart." in response.content.decode()
+    assert not CredentialDelivery.objects.exists()
+
+
+def test_it_refuses_a_second_rotation_soon_after(client, alice, workspace, settings):
+    settings.LARR1_ROTATION_COOLDOWN_SECONDS = 300
+    sign_in(client, alice)
+    client.post(ROTATE_URL, CONFIRMED)
+    CredentialDelivery.objects.update(state=CredentialDelivery.State.SENT)
+
+    response = client.post(ROTATE_URL, CONFIRMED, follow=True)
+
+    assert "You can ask again after" in response.content.decode()
+    assert CredentialDelivery.objects.count() == 1
+
+
+def test_it_allows_a_rotation_after_the_cooldown(client, alice, workspace, settings):
+    settings.LARR1_ROTATION_COOLDOWN_SECONDS = 0
+    sign_in(client, alice)
+    client.post(ROTATE_URL, CONFIRMED)
+    CredentialDelivery.objects.update(state=CredentialDelivery.State.SENT)
+
+    client.post(ROTATE_URL, CONFIRMED)
+
+    assert CredentialDelivery.objects.count() == 2
 
 
 def test_it_rejects_a_credentials_request_without_csrf_token(alice, workspace):
@@ -210,7 +246,7 @@ def test_it_rejects_a_credentials_request_without_csrf_token(alice, workspace):
     client = Client(enforce_csrf_checks=True)
     sign_in(client, alice)
 
-    response = client.post(reverse("workspaces:new-credentials", args=["alice"]))
+    response = client.post(ROTATE_URL, CONFIRMED)
 
     assert response.status_code == 403
     assert not CredentialDelivery.objects.exists()
@@ -219,7 +255,7 @@ def test_it_rejects_a_credentials_request_without_csrf_token(alice, workspace):
 def test_it_sends_no_credentials_for_another_users_workspace(client, bob, workspace):
     sign_in(client, bob)
 
-    response = client.post(reverse("workspaces:new-credentials", args=["alice"]))
+    response = client.post(ROTATE_URL, CONFIRMED)
 
     assert response.status_code == 404
     assert not CredentialDelivery.objects.exists()

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 from django.utils import timezone
 
-from approvals.models import ApprovedFile
+from approvals.models import ApprovedFile, AuditEvent
 from approvals.signals import approved_state_changed
 from tests.workspaces.conftest import password_from, password_hash_in_cluster, spec_for
 from workspaces import names, provisioning
@@ -109,6 +109,15 @@ def test_it_rotates_the_password(running, cluster, smtp_server, django_capture_o
     assert PasswordHasher().verify(stored_hash, new_password)
     with pytest.raises(VerifyMismatchError):
         PasswordHasher().verify(stored_hash, old_password)
+
+
+def test_it_records_who_asked_for_new_credentials(running, alice, smtp_server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        provisioning.request_new_credentials(running, requested_by=alice)
+
+    sent = AuditEvent.objects.filter(action=AuditEvent.Action.CREDENTIALS_SENT).order_by("-at", "-pk")
+    assert sent[0].actor == alice, "the rotation is the owner's doing"
+    assert sent[1].actor is None, "the first credentials are Larr1's own"
 
 
 def test_it_restarts_the_pod_for_a_rotated_password(running, cluster, django_capture_on_commit_callbacks):
