@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
@@ -20,14 +21,20 @@ TEMPLATE_DIR = "workspaces/email"
 
 def first_credentials_email(*, to: str, username: str, url: str, password: str) -> EmailMultiAlternatives:
     """Build the email that tells a new workspace's owner its address and password."""
-    context = {"username": username, "url": url, "password": password, "home": HOME, "rotation": False}
+    context = {**_credentials_context(username, url, password), "rotation": False}
     return _bilingual_email("credentials", context, to)
 
 
 def new_credentials_email(*, to: str, username: str, url: str, password: str) -> EmailMultiAlternatives:
     """Build the email with a rotated password, which replaces the old one."""
-    context = {"username": username, "url": url, "password": password, "home": HOME, "rotation": True}
+    context = {**_credentials_context(username, url, password), "rotation": True}
     return _bilingual_email("credentials", context, to)
+
+
+def _credentials_context(username: str, url: str, password: str) -> dict:
+    # workspace_url is Larr1's page for the workspace, where its owner can ask for new credentials.
+    workspace_url = settings.SITE_URL.rstrip("/") + reverse("workspaces:detail", args=[username])
+    return {"username": username, "url": url, "password": password, "home": HOME, "workspace_url": workspace_url}
 
 
 def _bilingual_email(name: str, context: dict, to: str) -> EmailMultiAlternatives:

@@ -28,7 +28,7 @@ def test_it_puts_url_username_and_password_in_the_text():
     body = build().body
 
     assert f"Address: {URL}" in body
-    assert "Username: alice" in body
+    assert "Workspace: alice" in body
     assert f"Password: {PASSWORD}" in body
 
 
@@ -62,6 +62,14 @@ def test_it_states_the_cluster_rules():
     assert "Keep your files in /home/coder" in body
 
 
+def test_it_points_to_the_workspace_page_for_new_credentials():
+    body = build().body
+
+    assert "Send new credentials on your workspace's page: http://127.0.0.1:8000/workspaces/alice/" in body
+    assert "ask an admin" not in body
+    assert "sign up with the email address in your workspace file" in body
+
+
 def test_it_says_a_rotated_password_replaces_the_old_one():
     message = emails.new_credentials_email(to="alice@example.com", username="alice", url=URL, password=PASSWORD)
 
@@ -70,7 +78,8 @@ def test_it_says_a_rotated_password_replaces_the_old_one():
 
 
 def test_it_escapes_html_in_the_values():
-    html = html_of(build(username="<b>alice</b>"))
+    # No "/" in the value: the username is also a path segment of the workspace page's link.
+    html = html_of(build(username="<b>alice"))
 
-    assert "<b>alice</b>" not in html
-    assert "&lt;b&gt;alice&lt;/b&gt;" in html
+    assert "<b>alice" not in html
+    assert "&lt;b&gt;alice" in html
