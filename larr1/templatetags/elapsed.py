@@ -1,8 +1,9 @@
 """Elapsed time in the reader's language, with units Larr1 translates itself.
 
 Django's ``timesince`` filter takes its unit words from Django's catalogue, whose
-zh_Hant entries are terse ("2 分" for minutes, "2 月" for months, which also reads
-as "February"). These filters pass Larr1's own unit strings to the same function.
+zh_Hant entries (Django 5.2) are terse: "2 分" for minutes, and "2 月" for months,
+which also reads as "February". These filters pass Larr1's own unit strings to the
+same function.
 """
 
 from __future__ import annotations

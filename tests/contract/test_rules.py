@@ -225,7 +225,7 @@ def test_it_lists_offered_cuda_versions(catalog):
     assert finding.message == "CUDA version cuda12.9 is not offered. Choose one of: cuda12.8, cuda13.0."
 
 
-def test_it_lists_offered_cuda_versions_with_chinese_separator(catalog):
+def test_it_joins_lists_with_chinese_comma(catalog):
     (finding,) = evaluate_file(entry("user/alice.yaml", workspace("alice", cuda="cuda12.9")), catalog).findings
     with translation.override("zh-hant"):
         message = finding.message

@@ -62,7 +62,7 @@ def test_it_states_the_cluster_rules():
     assert "Keep your files in /home/coder" in body
 
 
-def test_it_points_to_the_workspace_page_for_new_credentials():
+def test_it_links_the_workspace_page():
     body = build().body
 
     assert "Send new credentials on your workspace's page: http://127.0.0.1:8000/workspaces/alice/" in body
