@@ -1,8 +1,9 @@
-"""Read what capacity planning needs: GPU nodes and GPU pods from the cluster, sizes from the database.
+"""Read what capacity planning needs: GPU nodes and their pods from the cluster, the rest from the database.
 
 Two list calls per read (nodes, and pods in every namespace), whatever the number
-of workspaces. When the cluster cannot be read, ``read_cluster()`` returns None and
-the pages show that capacity is unknown instead of failing.
+of workspaces, and one query per kind of database row. When the cluster cannot be
+read, ``read_cluster()`` returns None and the pages show that capacity is unknown
+instead of failing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _BLOCKING_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernete
 @dataclass(frozen=True)
 class ClusterSnapshot:
     nodes: list[capacity.Node]
-    pods: list[capacity.GpuPod]
+    pods: list[capacity.Pod]  # every pod bound to a GPU node, and GPU pods waiting for a node
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class WorkspaceFields:
 
 
 def read_cluster(catalog: Catalog | None = None) -> ClusterSnapshot | None:
-    """List GPU nodes and the pods that request GPUs; return None when the cluster cannot be read."""
+    """List GPU nodes, the pods bound to them and the GPU pods waiting; return None when the cluster cannot be read.
+
+    Every pod on a GPU node counts, Larr1's or not, because the scheduler subtracts
+    the requests of all of them from the node's allocatable CPU and memory.
+    """
     catalog = catalog or get_catalog()
     timeout = settings.LARR1_KUBE_TIMEOUT
     try:
@@ -73,8 +78,10 @@ def read_cluster(catalog: Catalog | None = None) -> ClusterSnapshot | None:
         return None
 
     nodes = [node for node in (_node(item, catalog) for item in node_list.items) if node.gpu_allocatable > 0]
+    node_names = {node.name for node in nodes}
     profiles = approved_profiles()
-    pods = [pod for pod in (_gpu_pod(item, catalog, profiles) for item in pod_list.items) if pod is not None]
+    pods = [pod for pod in (_pod(item, catalog, profiles) for item in pod_list.items) if pod is not None]
+    pods = [pod for pod in pods if pod.node in node_names or (not pod.node and pod.gpu_count > 0)]
     return ClusterSnapshot(nodes=nodes, pods=pods)
 
 
@@ -98,6 +105,9 @@ def _node(item, catalog: Catalog) -> capacity.Node:
         gpu_memory_allocatable_mib=memory_allocatable,
         schedulable=_is_schedulable(item),
         product=labels.get(GFD_PRODUCT_LABEL, ""),
+        cpu_allocatable_milli=capacity.cpu_milli(allocatable["cpu"]) if "cpu" in allocatable else None,
+        memory_allocatable_bytes=capacity.quantity_int(allocatable["memory"]) if "memory" in allocatable else None,
+        pods_allocatable=_count(allocatable["pods"]) if "pods" in allocatable else None,
     )
 
 
@@ -113,45 +123,66 @@ def _is_schedulable(item) -> bool:
     return True
 
 
-def _gpu_pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.GpuPod | None:
+def _pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.Pod | None:
     requests = _pod_requests(item)
-    gpu_count = _count(requests.get(catalog.gpu.resource, "0"))
-    if gpu_count == 0:
-        return None
+    gpu_count = requests.get(catalog.gpu.resource, 0)
+    if gpu_count == 0 and not item.spec.node_name:
+        return None  # waiting for a node without asking for a GPU: it cannot take a GPU node's share
     username = (item.metadata.labels or {}).get(names.WORKSPACE_LABEL, "")
 
-    if catalog.gpu.memory_resource in requests:
-        memory_mib = _count(requests[catalog.gpu.memory_resource]) * catalog.gpu.memory_unit_mib
+    if gpu_count == 0:
+        memory_mib = 0
+    elif catalog.gpu.memory_resource in requests:
+        memory_mib = requests[catalog.gpu.memory_resource] * catalog.gpu.memory_unit_mib
     else:
         # Only GPUs are counted (time-sliced): a workspace uses its profile's GPU memory,
         # another pod an undeclared amount, counted as zero.
         profile = catalog.profiles.get(profiles.get(username, ""))
         memory_mib = profile.gpu_memory_gib * capacity.GIB_IN_MIB if profile else 0
 
-    return capacity.GpuPod(
+    return capacity.Pod(
         namespace=item.metadata.namespace,
         name=item.metadata.name,
         node=item.spec.node_name or "",
         gpu_count=gpu_count,
         gpu_memory_mib=memory_mib,
         username=username,
+        cpu_milli=requests.get("cpu", 0),
+        memory_bytes=requests.get("memory", 0),
     )
 
 
-def _pod_requests(item) -> dict[str, str]:
-    """Return the pod's effective requests the way the scheduler sums them.
+def _pod_requests(item) -> dict[str, int]:
+    """Return the pod's effective requests the way the scheduler sums them (CPU in thousandths).
 
-    Containers add up; an init container runs alone, so the pod needs at least the
-    largest of them (sidecar init containers are not modelled).
+    Containers and sidecars (init containers that keep running) add up; any other
+    init container runs alone next to the sidecars started before it, so the pod
+    needs at least that much. The pod's overhead comes on top.
+    https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#resource-sharing-within-containers
     """
     totals: dict[str, int] = {}
-    for container in item.spec.containers or []:
-        for name, value in _container_requests(container).items():
-            totals[name] = totals.get(name, 0) + value
+    sidecars: dict[str, int] = {}
+    init_peak: dict[str, int] = {}
     for container in item.spec.init_containers or []:
-        for name, value in _container_requests(container).items():
-            totals[name] = max(totals.get(name, 0), value)
-    return {name: str(value) for name, value in totals.items()}
+        requests = _container_requests(container)
+        if container.restart_policy == "Always":
+            _add_to(sidecars, requests)
+            continue
+        for name, value in requests.items():
+            init_peak[name] = max(init_peak.get(name, 0), value + sidecars.get(name, 0))
+    for container in item.spec.containers or []:
+        _add_to(totals, _container_requests(container))
+    _add_to(totals, sidecars)
+    for name, value in init_peak.items():
+        totals[name] = max(totals.get(name, 0), value)
+    overhead = {name: _amount(name, value) for name, value in (item.spec.overhead or {}).items()}
+    _add_to(totals, overhead)
+    return totals
+
+
+def _add_to(totals: dict[str, int], requests: dict[str, int]) -> None:
+    for name, value in requests.items():
+        totals[name] = totals.get(name, 0) + value
 
 
 def _container_requests(container) -> dict[str, int]:
@@ -159,8 +190,14 @@ def _container_requests(container) -> dict[str, int]:
     if resources is None:
         return {}
     # Extended resources such as nvidia.com/gpu are set as limits; requests default to them.
+    # CPU and memory requests default to their limits too, when only limits are set.
     merged = {**(resources.limits or {}), **(resources.requests or {})}
-    return {name: _count(value) for name, value in merged.items() if "/" in name}
+    return {name: _amount(name, value) for name, value in merged.items() if "/" in name or name in ("cpu", "memory")}
+
+
+def _amount(name: str, value) -> int:
+    """Parse a request: CPU in thousandths, anything else in its own unit."""
+    return capacity.cpu_milli(value) if name == "cpu" else capacity.quantity_int(value)
 
 
 def _count(value) -> int:
@@ -267,8 +304,37 @@ def request_demand(
     return demand, True
 
 
+# Observed states of an approved workspace whose pod may not be bound to a node yet.
+CLAIM_STATES = ("pending", "provisioning", "unschedulable")
+
+
+def pending_claims(catalog: Catalog, pods: list[capacity.Pod]) -> list[capacity.Claim]:
+    """Return the approved workspaces that do not run yet, oldest first, as claims on the cluster.
+
+    A workspace counts from the moment its row exists (right after approval) until
+    its pod is bound to a node; from then on the pod itself counts. One query.
+    """
+    from workspaces.models import Workspace
+
+    bound = {pod.username for pod in pods if pod.node and pod.username}
+    rows = (
+        Workspace.objects.filter(desired_state=Workspace.DesiredState.ACTIVE, observed_state__in=CLAIM_STATES)
+        .order_by("created_at", "pk")
+        .only("username", "spec")
+    )
+    claims = []
+    for workspace in rows:
+        if workspace.username in bound:
+            continue
+        spec = workspace.spec if isinstance(workspace.spec, dict) else {}
+        claim = capacity.profile_claim(catalog, workspace.username, spec.get("profile"))
+        if claim is not None:
+            claims.append(claim)
+    return claims
+
+
 def plan_for_request(request, snapshot: ClusterSnapshot | None) -> capacity.CapacityPlan:
-    """Estimate the request's effect on GPU memory and storage.
+    """Estimate the request's effect on the cluster and on storage.
 
     A request that is no longer open is merged or will not be, so there is no
     effect to estimate. Its plan is the cluster as it is, like ``plan_for_cluster``.
@@ -278,15 +344,20 @@ def plan_for_request(request, snapshot: ClusterSnapshot | None) -> capacity.Capa
     catalog = get_catalog()
     storage = approved_storage(catalog)
     demand, needs_capacity = request_demand(request, catalog, storage)
-    nodes = snapshot.nodes if snapshot else None
-    pods = snapshot.pods if snapshot else []
-    return capacity.plan(catalog, nodes, pods, demand, storage, needs_capacity=needs_capacity)
+    return _plan(catalog, snapshot, demand, storage, needs_capacity=needs_capacity)
 
 
 def plan_for_cluster(snapshot: ClusterSnapshot | None) -> capacity.CapacityPlan:
-    """Describe the cluster's GPU memory and storage as they are, with no request."""
+    """Describe the cluster's capacity and storage as they are, approved workspaces not yet running included."""
     catalog = get_catalog()
     storage = approved_storage(catalog)
-    nodes = snapshot.nodes if snapshot else None
-    pods = snapshot.pods if snapshot else []
-    return capacity.plan(catalog, nodes, pods, None, storage, needs_capacity=False)
+    return _plan(catalog, snapshot, None, storage, needs_capacity=False)
+
+
+def _plan(catalog, snapshot, demand, storage, *, needs_capacity: bool) -> capacity.CapacityPlan:
+    if snapshot is None:
+        return capacity.plan(catalog, None, [], demand, storage, needs_capacity=needs_capacity)
+    claims = pending_claims(catalog, snapshot.pods)
+    return capacity.plan(
+        catalog, snapshot.nodes, snapshot.pods, demand, storage, needs_capacity=needs_capacity, claims=claims
+    )

@@ -22,6 +22,7 @@ TESTBED_NODE_GPU_MEMORY_MIB = 98304  # 96 GiB of nvidia.com/gpumem on each testb
 SCHEDULE_TIMEOUT = 60  # seconds for the scheduler to decide about one pod
 IDLE_TIMEOUT = 60  # seconds for an earlier test's pods and nodes to go away
 IDLE_POLL_INTERVAL = 0.5
+LOAD_LABEL = "larr1.test/load"  # on the pods of run_other_pods, which request CPU and memory but no GPU
 
 
 class GpuLoad:
@@ -55,6 +56,62 @@ class GpuLoad:
         selector = {"kubernetes.io/hostname": f"{self.prefix}absent-node"}
         self._create_workspace_pod(username, selector, gpus, None)
         self._wait_for_pod(self._namespace(username), _is_unschedulable, "marked unschedulable")
+
+    def run_other_pods(self, placements: dict[str, str], *, cpu: str, memory: str) -> None:
+        """Start a pod outside Larr1 (no Larr1 labels, no GPU) with CPU and memory requests on each node named.
+
+        ``placements`` maps a namespace suffix to a node; each pod must be bound there.
+        """
+        for suffix, node in placements.items():
+            namespace = self._namespace(suffix)
+            self.core.create_namespace({"metadata": {"name": namespace}})
+            self.core.create_namespaced_pod(
+                namespace,
+                {
+                    "metadata": {"name": names.DEPLOYMENT, "labels": {LOAD_LABEL: "true"}},
+                    "spec": {
+                        "nodeSelector": {"kubernetes.io/hostname": node},
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {
+                                "name": "load",
+                                "image": "registry.example.com/other/batch:test",
+                                "resources": {"requests": {"cpu": cpu, "memory": memory}},
+                            }
+                        ],
+                    },
+                },
+            )
+            self.pods.append((namespace, names.DEPLOYMENT))
+        for suffix, node in placements.items():
+            self._wait_for_pod(
+                self._namespace(suffix), lambda pod, node=node: pod.spec.node_name == node, f"scheduled on {node}"
+            )
+
+    def scheduler_verdict(self, username: str, resources: dict[str, str]) -> str:
+        """Ask the real scheduler about a workspace pod with ``resources``: return its node, or why none fits."""
+        namespace = self._namespace(username)
+        self.core.create_namespace({"metadata": {"name": namespace}})
+        self.core.create_namespaced_pod(
+            namespace,
+            {
+                "metadata": {"name": names.DEPLOYMENT, "labels": {names.WORKSPACE_LABEL: username}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "containers": [
+                        {
+                            "name": names.CONTAINER,
+                            "image": "registry.example.com/larr1/code-server:test",
+                            "resources": {"requests": resources, "limits": resources},
+                        }
+                    ],
+                },
+            },
+        )
+        self.pods.append((namespace, names.DEPLOYMENT))
+        self._wait_for_pod(namespace, lambda pod: bool(pod.spec.node_name) or _is_unschedulable(pod), "decided")
+        pod = self.core.read_namespaced_pod(names.DEPLOYMENT, namespace)
+        return pod.spec.node_name or _scheduling(pod)
 
     def _namespace(self, username: str) -> str:
         return f"{self.prefix}{username}"
@@ -176,6 +233,8 @@ class GpuLoad:
             requests = [container.resources.requests or {} for container in pod.spec.containers if container.resources]
             if any(GPU_RESOURCE in resources for resources in limits + requests):
                 busy.append(f"GPU pod {pod.metadata.namespace}/{pod.metadata.name}")
+            elif LOAD_LABEL in (pod.metadata.labels or {}):
+                busy.append(f"CPU load pod {pod.metadata.namespace}/{pod.metadata.name}")
         return busy
 
     def delete_all(self) -> None:

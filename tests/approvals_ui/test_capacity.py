@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from larr1.catalog import get_catalog
-from workspaces.capacity import GpuPod, Node, Verdict, deletion_demand, plan, workspace_demand
+from workspaces.capacity import Claim, Node, Pod, Verdict, deletion_demand, plan, profile_claim, workspace_demand
 
 GIB = 1024  # MiB
 
@@ -20,19 +20,33 @@ def catalog():
     return get_catalog()
 
 
-def pod(username, node, memory_gib, gpus=1):
-    return GpuPod(f"ws-{username}", "workspace", node, gpus, memory_gib * GIB, username)
+def pod(username, node, gpu_memory_gib, gpus=1, *, cpu=0, ram_gib=0):
+    """A workspace pod bound to ``node`` (pending when "") with GPU memory, CPUs and memory (GiB) requested."""
+    return Pod(f"ws-{username}", "workspace", node, gpus, gpu_memory_gib * GIB, username, cpu * 1000, ram_gib * 2**30)
 
 
-def test_it_places_a_request_on_the_node_with_most_free_gpu_memory(catalog):
-    nodes = [Node("spark-1", 4), Node("spark-2", 4)]
-    pods = [pod("carol", "spark-1", 32), pod("dave", "spark-2", 16)]
+def spark(name, **kwargs):
+    """A node like the testbed's: 4 GPU shares, 20 CPUs, 128 GiB of memory, 110 pods."""
+    return Node(
+        name,
+        4,
+        cpu_allocatable_milli=20_000,
+        memory_allocatable_bytes=128 * 2**30,
+        pods_allocatable=110,
+        **kwargs,
+    )
+
+
+def test_it_places_a_request_on_the_node_with_most_cpu_and_memory_left_free(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    pods = [pod("carol", "spark-1", 32, cpu=8, ram_gib=48), pod("dave", "spark-2", 16, cpu=4, ram_gib=32)]
     demand = workspace_demand(catalog, "alice", "medium", None)
 
     result = plan(catalog, nodes, pods, demand, {})
 
     assert result.verdict == Verdict.FITS
     assert result.chosen_node == "spark-2"
+    assert result.tied_nodes == ["spark-2"]
     spark2 = next(node for node in result.nodes if node.name == "spark-2")
     assert spark2.free_before_mib == 80 * GIB
     assert spark2.free_after_mib == 56 * GIB
@@ -130,3 +144,138 @@ def test_it_adds_the_storage_of_a_new_workspace(catalog):
 
     assert result.storage.approved_bytes == 100 * 2**30
     assert result.storage.after_bytes == 300 * 2**30
+
+
+# --- every resource the scheduler checks, claims, and ties ------------------------
+
+
+def test_it_says_a_request_does_not_fit_without_cpu(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    pods = [pod("carol", "spark-1", 16, cpu=12, ram_gib=16), pod("dave", "spark-2", 16, cpu=10, ram_gib=16)]
+
+    result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.verdict == Verdict.DOES_NOT_FIT
+    assert result.reason == "no-cpu"
+    [short] = result.shortages
+    assert (short.resource, short.needed_text, short.free_text, short.node) == ("cpu", "12", "10", "spark-2")
+    assert short.on_every_node
+
+
+def test_it_says_a_request_does_not_fit_without_memory(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    pods = [pod("carol", "spark-1", 16, cpu=2, ram_gib=80), pod("dave", "spark-2", 16, cpu=2, ram_gib=100)]
+
+    result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.verdict == Verdict.DOES_NOT_FIT
+    assert result.reason == "no-memory"
+    [short] = result.shortages
+    assert (short.resource, short.needed_text, short.free_text, short.node) == ("memory", "64", "48", "spark-1")
+
+
+def test_it_counts_pods_outside_larr1_on_the_node(catalog):
+    nodes = [spark("spark-1")]
+    other = Pod("monitoring", "exporter", "spark-1", 0, 0, "", 10_000, 8 * 2**30)
+
+    result = plan(catalog, nodes, [other], workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.reason == "no-cpu"
+    assert result.nodes[0].cpu.used == 10_000
+
+
+def test_it_says_a_request_does_not_fit_without_gpu_memory_with_figures(catalog):
+    nodes = [spark("spark-1")]
+    pods = [pod("carol", "spark-1", 80, cpu=1, ram_gib=1)]
+
+    result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.reason == "no-gpu-memory"
+    [short] = result.shortages
+    assert (short.resource, short.needed_text, short.free_text) == ("gpu-memory", "32", "16")
+
+
+def test_it_names_each_short_resource_when_no_node_has_everything(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    pods = [pod("carol", "spark-1", 16, cpu=16, ram_gib=8), pod("dave", "spark-2", 80, cpu=1, ram_gib=8)]
+
+    result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.verdict == Verdict.DOES_NOT_FIT
+    assert result.reason == "no-single-node"
+    assert [(s.resource, s.node, s.nodes_short, s.nodes_total) for s in result.shortages] == [
+        ("gpu-memory", "spark-2", 1, 2),
+        ("cpu", "spark-1", 1, 2),
+    ]
+
+
+def test_it_counts_approved_workspaces_that_do_not_run_yet(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    claims = [profile_claim(catalog, "carol", "large"), profile_claim(catalog, "dave", "large")]
+
+    result = plan(catalog, nodes, [], workspace_demand(catalog, "alice", "large", None), {}, claims=claims)
+
+    assert result.verdict == Verdict.DOES_NOT_FIT
+    assert result.reason == "no-cpu"
+    assert [node.claims for node in result.nodes] == [["carol"], ["dave"]]
+    assert [node.cpu.claimed for node in result.nodes] == [12_000, 12_000]
+    assert [node.free_before_mib for node in result.nodes] == [64 * GIB, 64 * GIB]
+
+
+def test_it_shows_claims_without_a_request(catalog):
+    claims = [profile_claim(catalog, "carol", "small")]
+
+    result = plan(catalog, [spark("spark-1")], [], None, {}, needs_capacity=False, claims=claims)
+
+    assert result.verdict == Verdict.NO_GPU
+    assert result.nodes[0].claimed_mib == 16 * GIB
+    assert result.nodes[0].bar()["claimed"] > 0
+
+
+def test_it_leaves_out_a_claim_no_node_can_take(catalog):
+    huge = Claim("zed", gpu_count=1, gpu_memory_mib=16 * GIB, cpu_milli=64_000, memory_bytes=2**30)
+
+    result = plan(catalog, [spark("spark-1")], [], workspace_demand(catalog, "alice", "small", None), {}, claims=[huge])
+
+    assert result.unplaced_claims == ["zed"]
+    assert result.verdict == Verdict.FITS
+
+
+def test_it_does_not_count_the_claim_of_the_workspace_a_request_updates(catalog):
+    claims = [profile_claim(catalog, "alice", "large")]
+    demand = workspace_demand(catalog, "alice", "small", None, releases=("alice",), current_profile_name="large")
+
+    result = plan(catalog, [spark("spark-1")], [], demand, {}, claims=claims)
+
+    assert result.claims == []
+    assert result.nodes[0].cpu.claimed == 0
+
+
+def test_it_reports_a_tie_between_equal_nodes(catalog):
+    result = plan(
+        catalog, [spark("spark-1"), spark("spark-2")], [], workspace_demand(catalog, "alice", "small", None), {}
+    )
+
+    assert result.verdict == Verdict.FITS
+    assert result.tie
+    assert result.tied_nodes == ["spark-1", "spark-2"]
+
+
+def test_it_scores_balance_between_cpu_and_memory(catalog):
+    # Both nodes have as much left free on average, but spark-2's CPU and memory are used evenly.
+    nodes = [spark("spark-1"), spark("spark-2")]
+    pods = [pod("carol", "spark-1", 0, cpu=10, ram_gib=0), pod("dave", "spark-2", 0, cpu=5, ram_gib=32)]
+
+    result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "small", None), {})
+
+    assert result.chosen_node == "spark-2"
+    assert not result.tie
+
+
+def test_it_checks_the_pod_limit(catalog):
+    nodes = [Node("spark-1", 4, pods_allocatable=1)]
+    other = Pod("kube-system", "agent", "spark-1", 0, 0)
+
+    result = plan(catalog, nodes, [other], workspace_demand(catalog, "alice", "small", None), {})
+
+    assert result.reason == "no-pods"

@@ -9,7 +9,7 @@ from approvals.models import ApprovedFile, Request
 from larr1.catalog import get_catalog
 from tests.gitrepos import workspace_yaml
 from workspaces import capacity_source
-from workspaces.capacity import GpuPod, Node, Verdict, plan, workspace_demand
+from workspaces.capacity import Node, Pod, Verdict, plan, workspace_demand
 
 GIB = 1024  # MiB
 GIB_BYTES = 2**30
@@ -41,7 +41,7 @@ def _request(number: int, username: str, *, kind: str, state: str, file_after: s
 
 def test_email_only_update_keeps_gpu_use(catalog):
     nodes = [Node("spark-1", 4), Node("spark-2", 4)]
-    pods = [GpuPod("ws-kai", "workspace", "spark-1", 1, 24 * GIB, "kai")]
+    pods = [Pod("ws-kai", "workspace", "spark-1", 1, 24 * GIB, "kai")]
     demand = workspace_demand(catalog, "kai", "medium", None, releases=("kai",), current_profile_name="medium")
 
     result = plan(catalog, nodes, pods, demand, {"kai": 100 * GIB_BYTES})
@@ -53,7 +53,7 @@ def test_email_only_update_keeps_gpu_use(catalog):
 
 def test_profile_change_still_moves_gpu_use(catalog):
     nodes = [Node("spark-1", 4)]
-    pods = [GpuPod("ws-kai", "workspace", "spark-1", 1, 24 * GIB, "kai")]
+    pods = [Pod("ws-kai", "workspace", "spark-1", 1, 24 * GIB, "kai")]
     demand = workspace_demand(catalog, "kai", "small", None, releases=("kai",), current_profile_name="medium")
 
     result = plan(catalog, nodes, pods, demand, {"kai": 100 * GIB_BYTES})

@@ -36,7 +36,8 @@ def test_it_reads_nodes_and_workspace_pods_from_the_api(cluster, catalog, db):
     assert spark2.schedulable is True
     assert unready_node.gpu_memory_allocatable_mib is None
     assert unready_node.schedulable is False
-    assert [(p.username, p.node, p.gpu_count, p.gpu_memory_mib) for p in snapshot.pods] == [
+    gpu_pods = [p for p in snapshot.pods if p.gpu_count]
+    assert [(p.username, p.node, p.gpu_count, p.gpu_memory_mib) for p in gpu_pods] == [
         ("carol", "spark-1", 1, 32 * GIB),
         ("dave", "", 1, 0),
     ]
@@ -61,7 +62,8 @@ def test_it_counts_a_time_sliced_workspace_by_its_profile(cluster, catalog, db):
 
     snapshot = capacity_source.read_cluster(catalog)
 
-    assert [(p.username, p.node, p.gpu_memory_mib) for p in snapshot.pods] == [("erin", "spark-2", 32 * GIB)]
+    gpu_pods = [p for p in snapshot.pods if p.gpu_count]
+    assert [(p.username, p.node, p.gpu_memory_mib) for p in gpu_pods] == [("erin", "spark-2", 32 * GIB)]
 
 
 def test_it_returns_no_snapshot_when_the_api_is_unreachable(no_cluster, catalog, db):
@@ -88,9 +90,26 @@ def test_it_estimates_a_request_from_its_workspace_file(cluster, db):
 
     result = capacity_source.plan_for_request(request, capacity_source.read_cluster())
 
+    # carol's pod requests no CPU or memory, so the two nodes score the same: a tie, not a guess.
     assert result.verdict == Verdict.FITS
-    assert result.chosen_node == "spark-2"
+    assert result.tied_nodes == ["spark-1", "spark-2"]
     assert result.demand.gpu_memory_mib == 32 * GIB
     assert result.storage.change_bytes == 300 * 2**30
     spark1 = next(node for node in result.nodes if node.name == "spark-1")
     assert spark1.free_before_mib == TESTBED_NODE_GPU_MEMORY_MIB - 32 * GIB
+
+
+@pytest.mark.cluster
+def test_it_reads_cpu_and_memory_of_every_pod_on_a_node(cluster, catalog, db):
+    cluster.run_other_pods({"batch": "spark-1"}, cpu="2500m", memory="3Gi")
+
+    snapshot = capacity_source.read_cluster(catalog)
+
+    spark1 = snapshot.nodes[0]
+    assert (spark1.cpu_allocatable_milli, spark1.memory_allocatable_bytes, spark1.pods_allocatable) == (
+        20_000,
+        128 * 2**30,
+        110,
+    )
+    batch = [p for p in snapshot.pods if p.namespace.endswith("batch")]
+    assert [(p.node, p.gpu_count, p.cpu_milli, p.memory_bytes) for p in batch] == [("spark-1", 0, 2500, 3 * 2**30)]

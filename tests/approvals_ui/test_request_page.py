@@ -127,7 +127,7 @@ def test_it_draws_the_capacity_chart_and_table(admin_client, cluster):
 
     assert 'data-testid="capacity-chart"' in html
     assert 'data-testid="capacity-table"' in html
-    assert "Fits. It would most likely run on spark-2." in html
+    assert "Fits, by this estimate. spark-1, spark-2 are equally good for it" in html
     assert 'data-node="spark-1"' in html
 
 
@@ -140,7 +140,7 @@ def test_it_says_a_request_does_not_fit_and_disables_approval(admin_client, clus
 
     html = response.content.decode()
     assert "Does not fit." in html
-    assert "No node has enough free GPU memory for this profile." in html
+    assert "Not enough free GPU memory on any node" in html
     assert 'data-testid="approve" disabled' in html
 
 
