@@ -9,6 +9,7 @@ only delays the message.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.functional import lazy
+from django.utils.timesince import timesince
 
 from approvals.models import AuditEvent, Request
+from larr1.templatetags.elapsed import TIME_STRINGS
 from workspaces.capacity_source import read_workspace_fields
 
 logger = logging.getLogger(__name__)
@@ -112,7 +116,21 @@ def build_message(kind: str, request_ids: list[int]) -> Message | None:
             .first()
         )
         context["reason"] = request.decision_reason or (event.details.get("reason", "") if event else "")
+    if kind == APPROVED:
+        context["grace"] = _grace_period()
     return _render(kind, _requester_addresses(request), context)
+
+
+def _grace_period():
+    """Return LARR1_DELETE_GRACE_SECONDS as a duration such as "1 week", or "" when there is none.
+
+    The duration is translated when the template shows it, so each language half gets its own words.
+    """
+    seconds = settings.LARR1_DELETE_GRACE_SECONDS
+    if seconds <= 0:
+        return ""
+    start = timezone.now()
+    return lazy(timesince, str)(start, start + datetime.timedelta(seconds=seconds), time_strings=TIME_STRINGS)
 
 
 def _render(kind: str, recipients: list[str], context: dict) -> Message:
@@ -149,12 +167,27 @@ def _requester_addresses(request: Request) -> list[str]:
     When a request changes the address, the old address hears about it too, so a
     change made by someone else does not go unnoticed.
     """
+    flagged = _flagged_addresses(request)
     addresses = []
     for text in (request.file_after, request.file_before):
         email = _email_in(text)
-        if email and email not in addresses:
-            addresses.append(email)
+        if not email or email in addresses:
+            continue
+        if email.strip().lower() in flagged:
+            # The log names only the request, because the address is personal data.
+            logger.info("Skipped an invalid requester address request=%s", request.number)
+            continue
+        addresses.append(email)
     return addresses
+
+
+def _flagged_addresses(request: Request) -> set[str]:
+    """Return the lowercased email addresses that the request's findings mark invalid, such as a made-up domain."""
+    return {
+        str(finding.get("params", {}).get("value", "")).strip().lower()
+        for finding in request.findings
+        if str(finding.get("code", "")).startswith("email.")
+    }
 
 
 def _email_in(text: str) -> str | None:

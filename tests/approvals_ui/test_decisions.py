@@ -173,3 +173,22 @@ def test_it_filters_rejected_apart_from_dismissed(admin_client, alice_request, r
 
     assert [row["request"].number for row in rejected.context["rows"]] == [1]
     assert [row["request"].number for row in dismissed.context["rows"]] == [2]
+
+
+def test_it_rejects_a_file_with_no_usable_address(
+    admin_client, remote, smtp_server, django_capture_on_commit_callbacks
+):
+    remote.open_pr(3, {"user/dave.yaml": workspace_yaml("dave", email="dave@gmail.con")}, message="Add dave")
+    sync_repository()
+    dave_request = Request.objects.get(number=3)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = reject_with(admin_client, dave_request, reason="Fix the email address.")
+    send_emails(callbacks)
+
+    audit = admin_client.get(reverse("approvals:audit"))
+    assert response.status_code == 200
+    assert "Rejected." in response.content.decode()
+    assert smtp_server.messages() == []
+    assert audit.status_code == 200
+    assert "Rejected" in audit.content.decode()
