@@ -22,12 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from approvals import emails
 from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilterForm, RejectForm
-from approvals.models import ApprovedFile, AuditEvent, Request
+from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
 from workspaces.contract.findings import Finding
-from workspaces.models import Workspace
+from workspaces.models import ProvisioningRun, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,16 @@ DECISION_ACTIONS = (
     AuditEvent.Action.DISMISSED,
     AuditEvent.Action.MERGED_OUTSIDE,
 )
+
+# The provisioning runs a request can cause, and the one each change kind causes.
+REQUEST_RUN_KINDS = (ProvisioningRun.Kind.CREATE, ProvisioningRun.Kind.UPDATE, ProvisioningRun.Kind.DELETE)
+RUN_KIND_OF_CHANGE = {
+    ChangeKind.CREATE: ProvisioningRun.Kind.CREATE,
+    ChangeKind.RENAME: ProvisioningRun.Kind.CREATE,
+    ChangeKind.UPDATE: ProvisioningRun.Kind.UPDATE,
+    ChangeKind.DELETE: ProvisioningRun.Kind.DELETE,
+}
+MERGE_ACTIONS = (AuditEvent.Action.APPROVED, AuditEvent.Action.MERGED_OUTSIDE)
 
 APPROVE_BLOCKED = {
     "has-errors": _("The request has errors. Ask the author to fix them; it cannot be approved."),
@@ -151,6 +161,24 @@ def _latest_run(workspace):
     return workspace.runs.order_by("-started_at", "-pk").prefetch_related("steps").first()
 
 
+def _run_for_request(workspace, request_obj: Request):
+    """Return the provisioning run that approving ``request_obj`` started, with its steps, or None.
+
+    Runs do not name their request. The run is the first one of the request's kind
+    that started after the request was approved or merged. Without such a run it is
+    the newest create, update or delete run, and never a credential rotation.
+    """
+    runs = workspace.runs.filter(kind__in=REQUEST_RUN_KINDS).prefetch_related("steps")
+    decision = request_obj.events.filter(action__in=MERGE_ACTIONS).order_by("at", "pk").first()
+    if decision is not None:
+        later = runs.filter(started_at__gte=decision.at).order_by("started_at", "pk")
+        kind = RUN_KIND_OF_CHANGE.get(request_obj.change_kind)
+        run = later.filter(kind=kind).first() or later.first()
+        if run is not None:
+            return run
+    return runs.order_by("-started_at", "-pk").first()
+
+
 def _decided_message(request_obj: Request) -> str:
     """Say who decided on the request first, and when, for the admin who came second."""
     event = (
@@ -203,6 +231,8 @@ def request_detail(request, pk: int):
         "earlier_heads": [head for head in heads if head.sha != request_obj.head_sha],
         "events": events,
         "diff": diff_lines(request_obj.file_before, request_obj.file_after),
+        # An oversized file is stored empty, so an empty diff does not mean that nothing changes.
+        "too_large": any(finding.get("code") == "file.too-large" for finding in request_obj.findings),
         "findings": _finding_rows(request_obj.findings),
         "risks": [{"code": code, "label": RISK_LABELS.get(code, code)} for code in request_obj.risks],
         "risky": risky,
@@ -228,7 +258,7 @@ def request_state(request, pk: int):
     workspace = run = None
     if request_obj.username and request_obj.state == Request.State.MERGED:
         workspace = Workspace.objects.filter(username=request_obj.username).order_by("-created_at", "-pk").first()
-        run = _latest_run(workspace) if workspace else None
+        run = _run_for_request(workspace, request_obj) if workspace else None
     context = {"req": request_obj, "event": event, "workspace": workspace, "run": run}
     return render(request, "approvals/_request_state.html", context)
 
