@@ -296,11 +296,6 @@ def provision(workspace_id: int) -> None:
             logger.warning("Provisioning workspace %s failed: %s (code %s)", workspace.username, exc, exc.code)
             raise
         recorder.finish()
-        AuditEvent.objects.create(
-            action=AuditEvent.Action.PROVISIONED,
-            username=workspace.username,
-            details={"run": recorder.run.pk, "kind": kind, "namespace": workspace.namespace},
-        )
     logger.info("Workspace %s is running at %s", workspace.username, workspace.url)
 
 
@@ -341,6 +336,12 @@ def _provision_steps(workspace: Workspace, recorder: RunRecorder, kube: Kube) ->
         _wait_until_ready(kube, workspace, target, step)
     Workspace.objects.filter(pk=workspace.pk).update(applied_spec=workspace.spec)
     _observe(workspace, Workspace.ObservedState.RUNNING)
+    # Recorded when the workspace is ready, so the audit log lists it before the credentials email.
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.PROVISIONED,
+        username=workspace.username,
+        details={"run": recorder.run.pk, "kind": recorder.run.kind, "namespace": target.namespace},
+    )
     with recorder.step("send-credentials") as step:
         if recorder.password is None:
             _note(step, "step.credentials-already-sent")

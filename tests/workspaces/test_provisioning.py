@@ -84,9 +84,11 @@ def test_it_emails_credentials_that_open_the_workspace(approved, cluster, smtp_s
 
 
 def test_it_audits_provisioning_and_the_credentials_email(approved):
-    actions = list(AuditEvent.objects.filter(username=approved.username).values_list("action", flat=True))
+    oldest_first = AuditEvent.objects.filter(username=approved.username).order_by("at", "pk")
+    actions = list(oldest_first.values_list("action", flat=True))
     assert actions.count(AuditEvent.Action.PROVISIONED) == 1
     assert actions.count(AuditEvent.Action.CREDENTIALS_SENT) == 1
+    assert actions.index(AuditEvent.Action.PROVISIONED) < actions.index(AuditEvent.Action.CREDENTIALS_SENT)
 
 
 def test_it_marks_the_first_delivery_sent(approved):
