@@ -20,8 +20,8 @@ reservation. The estimate follows the default scheduler:
    is reported as a tie.
 
 Known differences: the scheduler scores a container without CPU or memory requests
-as 0.1 CPU and 200 MB, and also weighs affinity, spreading and image locality; the
-estimate counts such a container as zero and assumes the other scores are equal.
+as 0.1 CPU and 200 MB, where the estimate counts zero. The scheduler also weighs
+affinity, spreading and image locality, which the estimate takes as equal on every node.
 
 Approved workspaces that do not run yet (their pod is pending or not created) are
 claims on the cluster: they are placed first, oldest first, so that approving
@@ -66,7 +66,7 @@ class Verdict(enum.StrEnum):
 
 
 class Resource(enum.StrEnum):
-    """What a node can run short of, in the order the verdict names them."""
+    """Resource a node can run short of, in the order the verdict lists them."""
 
     GPU = "gpu"  # GPU shares (the catalog's GPU resource)
     GPU_MEMORY = "gpu-memory"
@@ -95,7 +95,7 @@ class Node:
     gpu_memory_allocatable_mib: int | None = None  # the memory resource the scheduler counts, when there is one
     schedulable: bool = True  # Ready, not cordoned and without a NoSchedule or NoExecute taint
     product: str = ""  # GPU product label, for the table
-    cpu_allocatable_milli: int | None = None  # None: not known, so not checked
+    cpu_allocatable_milli: int | None = None  # None when unknown, and then not checked
     memory_allocatable_bytes: int | None = None
     pods_allocatable: int | None = None
 
@@ -162,7 +162,7 @@ class Amount:
         return None if self.allocatable is None else self.allocatable - self.used_after
 
     def free_for(self) -> int | None:
-        """What is free for the request: allocatable less everything kept and claimed."""
+        """Return what is free for the request: allocatable less everything kept and claimed."""
         return None if self.allocatable is None else self.allocatable - self.used - self.claimed + self.released
 
 
@@ -198,8 +198,8 @@ class Shortage:
 
     resource: Resource
     needed_text: str  # in the resource's display unit: GPU shares, GiB, CPUs or pods
-    free_text: str  # the most any of those nodes has free
-    node: str  # the node with that most
+    free_text: str  # the largest amount free on any of those nodes
+    node: str  # the node with that amount
     nodes_short: int
     nodes_total: int
     needed_count: int = 0  # picks the plural form of needed_text
@@ -634,7 +634,7 @@ def _shortfalls(row: NodeCapacity, need: Demand | Claim) -> list[Shortfall]:
 
 
 def _short_reason(rows: list[NodeCapacity]) -> str:
-    """Name the first resource that every node lacks, or say that no node has everything at once."""
+    """Return the reason code of the first resource that every node lacks, else "no-single-node"."""
     for resource in Resource:
         if all(any(s.resource == resource for s in row.shortfalls) for row in rows):
             return SHORT_REASONS[resource]

@@ -311,8 +311,8 @@ CLAIM_STATES = ("pending", "provisioning", "unschedulable")
 def pending_claims(catalog: Catalog, pods: list[capacity.Pod]) -> list[capacity.Claim]:
     """Return the approved workspaces that do not run yet, oldest first, as claims on the cluster.
 
-    A workspace counts from the moment its row exists (right after approval) until
-    its pod is bound to a node; from then on the pod itself counts. One query.
+    A workspace counts from the moment its row exists, right after approval. Once
+    its pod is bound to a node, the pod counts instead. Costs one query.
     """
     from workspaces.models import Workspace
 

@@ -37,7 +37,7 @@ def spark(name, **kwargs):
     )
 
 
-def test_it_places_a_request_on_the_node_with_most_cpu_and_memory_left_free(catalog):
+def test_it_prefers_the_least_allocated_node(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     pods = [pod("carol", "spark-1", 32, cpu=8, ram_gib=48), pod("dave", "spark-2", 16, cpu=4, ram_gib=32)]
     demand = workspace_demand(catalog, "alice", "medium", None)
@@ -149,7 +149,7 @@ def test_it_adds_the_storage_of_a_new_workspace(catalog):
 # --- every resource the scheduler checks, claims, and ties ------------------------
 
 
-def test_it_says_a_request_does_not_fit_without_cpu(catalog):
+def test_it_reports_a_cpu_shortage(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     pods = [pod("carol", "spark-1", 16, cpu=12, ram_gib=16), pod("dave", "spark-2", 16, cpu=10, ram_gib=16)]
 
@@ -162,7 +162,7 @@ def test_it_says_a_request_does_not_fit_without_cpu(catalog):
     assert short.on_every_node
 
 
-def test_it_says_a_request_does_not_fit_without_memory(catalog):
+def test_it_reports_a_memory_shortage(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     pods = [pod("carol", "spark-1", 16, cpu=2, ram_gib=80), pod("dave", "spark-2", 16, cpu=2, ram_gib=100)]
 
@@ -184,7 +184,7 @@ def test_it_counts_pods_outside_larr1_on_the_node(catalog):
     assert result.nodes[0].cpu.used == 10_000
 
 
-def test_it_says_a_request_does_not_fit_without_gpu_memory_with_figures(catalog):
+def test_it_reports_a_gpu_memory_shortage(catalog):
     nodes = [spark("spark-1")]
     pods = [pod("carol", "spark-1", 80, cpu=1, ram_gib=1)]
 
@@ -195,7 +195,7 @@ def test_it_says_a_request_does_not_fit_without_gpu_memory_with_figures(catalog)
     assert (short.resource, short.needed_text, short.free_text) == ("gpu-memory", "32", "16")
 
 
-def test_it_names_each_short_resource_when_no_node_has_everything(catalog):
+def test_it_reports_shortages_on_different_nodes(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     pods = [pod("carol", "spark-1", 16, cpu=16, ram_gib=8), pod("dave", "spark-2", 80, cpu=1, ram_gib=8)]
 
@@ -209,7 +209,7 @@ def test_it_names_each_short_resource_when_no_node_has_everything(catalog):
     ]
 
 
-def test_it_counts_approved_workspaces_that_do_not_run_yet(catalog):
+def test_it_counts_pending_claims(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     claims = [profile_claim(catalog, "carol", "large"), profile_claim(catalog, "dave", "large")]
 
@@ -232,7 +232,7 @@ def test_it_shows_claims_without_a_request(catalog):
     assert result.nodes[0].bar()["claimed"] > 0
 
 
-def test_it_leaves_out_a_claim_no_node_can_take(catalog):
+def test_it_drops_an_unplaceable_claim(catalog):
     huge = Claim("zed", gpu_count=1, gpu_memory_mib=16 * GIB, cpu_milli=64_000, memory_bytes=2**30)
 
     result = plan(catalog, [spark("spark-1")], [], workspace_demand(catalog, "alice", "small", None), {}, claims=[huge])
@@ -241,7 +241,7 @@ def test_it_leaves_out_a_claim_no_node_can_take(catalog):
     assert result.verdict == Verdict.FITS
 
 
-def test_it_does_not_count_the_claim_of_the_workspace_a_request_updates(catalog):
+def test_it_skips_the_updated_workspace_claim(catalog):
     claims = [profile_claim(catalog, "alice", "large")]
     demand = workspace_demand(catalog, "alice", "small", None, releases=("alice",), current_profile_name="large")
 

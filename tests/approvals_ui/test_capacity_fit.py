@@ -1,8 +1,8 @@
-"""The request page against the real scheduler: CPU and memory of every pod, and approved workspaces not yet running.
+"""The request page against the real scheduler: CPU and memory of every pod, and workspaces approved but not running.
 
-The five-large-requests case: each request looked like it fit, because the estimate
+Several large requests approved in a row each looked like they fit. The estimate
 counted neither the CPU and memory already requested on the nodes nor the
-workspaces approved just before it.
+workspaces approved just before.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _large_resources() -> dict[str, str]:
 
 
 @pytest.mark.cluster
-def test_it_says_a_request_does_not_fit_when_other_pods_hold_the_cpu(admin_client, cluster):
+def test_other_pods_cpu_blocks_a_request(admin_client, cluster):
     # Pods outside Larr1, without GPUs, hold 10 of each node's 20 CPUs; a large workspace needs 12.
     cluster.run_other_pods({"batch-1": "spark-1", "batch-2": "spark-2"}, cpu="10", memory="8Gi")
     request = make_request(1, file_after=workspace_yaml("alice", profile="large"))
@@ -44,7 +44,7 @@ def test_it_says_a_request_does_not_fit_when_other_pods_hold_the_cpu(admin_clien
 
 
 @pytest.mark.cluster
-def test_it_says_a_request_does_not_fit_when_other_pods_hold_the_memory(admin_client, cluster):
+def test_other_pods_memory_blocks_a_request(admin_client, cluster):
     cluster.run_other_pods({"batch-1": "spark-1", "batch-2": "spark-2"}, cpu="1", memory="80Gi")
     request = make_request(1, file_after=workspace_yaml("alice", profile="large"))
 
@@ -55,7 +55,7 @@ def test_it_says_a_request_does_not_fit_when_other_pods_hold_the_memory(admin_cl
 
 
 @pytest.mark.cluster
-def test_it_counts_approved_workspaces_that_do_not_run_yet(admin_client, cluster):
+def test_pending_claims_block_a_request(admin_client, cluster):
     # Earlier approvals in a row: their rows exist, their pods do not run yet.
     for username in ("carol", "dave"):
         Workspace.objects.create(username=username, spec={"username": username, "profile": "large"})
@@ -70,7 +70,7 @@ def test_it_counts_approved_workspaces_that_do_not_run_yet(admin_client, cluster
 
 
 @pytest.mark.cluster
-def test_capacity_now_counts_a_workspace_as_soon_as_it_is_approved(admin_client, cluster):
+def test_capacity_now_counts_a_new_workspace(admin_client, cluster):
     from approvals.models import Request
 
     Workspace.objects.create(username="alice", spec={"username": "alice", "profile": "large"})

@@ -100,7 +100,7 @@ def test_it_estimates_a_request_from_its_workspace_file(cluster, db):
 
 
 @pytest.mark.cluster
-def test_it_reads_cpu_and_memory_of_every_pod_on_a_node(cluster, catalog, db):
+def test_it_reads_requests_of_every_pod(cluster, catalog, db):
     cluster.run_other_pods({"batch": "spark-1"}, cpu="2500m", memory="3Gi")
 
     snapshot = capacity_source.read_cluster(catalog)
