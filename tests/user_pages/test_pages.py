@@ -285,3 +285,26 @@ def test_it_translates_step_notes(client, alice, workspace, settings):
     assert f"{expected} (0/2 nodes are available: 2 Insufficient nvidia.com/gpu.)" in page
     assert step_label in page
     assert "Stored English sentence." not in page
+
+
+def test_it_links_no_address_of_a_removed_workspace(client, alice, workspace):
+    Workspace.objects.filter(pk=workspace.pk).update(
+        desired_state=Workspace.DesiredState.DELETING, observed_state=Workspace.ObservedState.STOPPED
+    )
+    sign_in(client, alice)
+
+    home = client.get(reverse("home")).content.decode()
+    detail = client.get(detail_url()).content.decode()
+
+    assert 'href="https://alice.gpu.example.com"' not in home
+    assert 'href="https://alice.gpu.example.com"' not in detail
+    assert "this address no longer works" in detail
+
+
+def test_it_titles_two_workspaces_in_the_plural(client, alice, workspace):
+    Workspace.objects.create(username="alice-gpu", spec={**alice_spec(), "username": "alice-gpu"})
+    sign_in(client, alice)
+
+    home = client.get(reverse("home")).content.decode()
+
+    assert "Your workspaces" in home
