@@ -92,15 +92,15 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return f"{self.username} ({self.uid})"
 
-    @property
-    def serves_its_address(self) -> bool:
-        """Tell whether the workspace's address leads somewhere: it has one and was not removed."""
-        return bool(self.url) and self.desired_state == self.DesiredState.ACTIVE
-
     def save(self, *args, **kwargs):
         if not self.namespace:
             self.namespace = names.namespace_name(self.username, self.uid)
         super().save(*args, **kwargs)
+
+    @property
+    def serves_its_address(self) -> bool:
+        """Tell whether the workspace's address leads somewhere: it has one and was not removed."""
+        return bool(self.url) and self.desired_state == self.DesiredState.ACTIVE
 
     @property
     def email(self) -> str:
