@@ -17,6 +17,16 @@ class ChangeKind(models.TextChoices):
     NONE = "none", _("Not a workspace change")
 
 
+# Finding codes outside the contract's risk.* codes that also need an admin's confirmation.
+# Approving merges the whole pull request, so changes outside user/ reach main too.
+EXTRA_RISK_CODES = frozenset({"change.outside-user"})
+
+
+def is_risk_code(code: str) -> bool:
+    """Return whether a finding with ``code`` is a risk flag that an admin must confirm."""
+    return code.startswith("risk.") or code in EXTRA_RISK_CODES
+
+
 class Request(models.Model):
     """One pull request (or GitLab merge request) against the user repository."""
 
@@ -91,6 +101,12 @@ class Request(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+    @property
+    def risk_codes(self) -> list[str]:
+        """Return the codes of the risk flags, including those in findings stored before they counted as risks."""
+        found = {finding.get("code", "") for finding in self.findings if is_risk_code(finding.get("code", ""))}
+        return sorted(set(self.risks) | found)
 
     @property
     def errors(self) -> list[dict]:

@@ -31,7 +31,7 @@ from approvals.emails import notify_new_requests
 from approvals.exceptions import ApprovalsError, ForgeError, MergeConflict
 from approvals.forge import ForgeClient, PageCache, PullState, client_from_settings
 from approvals.git import PULL_REF_PREFIX, Mirror
-from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, RequestHead, SyncRun
+from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, RequestHead, SyncRun, is_risk_code
 from approvals.signals import approved_state_changed
 from larr1.catalog import get_catalog
 from workspaces.contract import ChangeKind as ContractChangeKind
@@ -583,7 +583,7 @@ def _evaluate(context: _Context, request: Request) -> None:
     request.findings = review.findings
     findings = [Finding.from_dict(data) for data in review.findings]
     request.has_errors = any(finding.is_error for finding in findings)
-    request.risks = sorted({finding.code for finding in findings if finding.is_risk})
+    request.risks = sorted({finding.code for finding in findings if is_risk_code(finding.code)})
     request.last_evaluated_at = context.now
 
 

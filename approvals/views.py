@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from approvals import emails
 from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilterForm, RejectForm
-from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request
+from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, is_risk_code
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
@@ -39,6 +39,15 @@ RISK_LABELS = {
     "risk.rename": _("Rename"),
     "risk.delete": _("Deletion"),
     "risk.storage-near-limit": _("Storage near limit"),
+    "change.outside-user": _("Files outside user/"),
+}
+
+# Explanations of what approving does beyond the workspace file, shown beside the risk flag.
+RISK_EXPLANATIONS = {
+    "change.outside-user": _(
+        "Approving merges the whole pull request, so these files outside user/ reach main too: %(paths)s. "
+        "Check them, or ask the author to remove them from the pull request."
+    ),
 }
 
 # Explanations of capacity.plan()'s reason codes: why a request does not fit, or why the estimate is unknown.
@@ -126,7 +135,7 @@ def _finding_rows(findings: list[dict]) -> list[dict]:
                 "line": finding.line,
                 "message": finding.message,
                 "suggestion": finding.suggestion,
-                "is_risk": finding.is_risk,
+                "is_risk": is_risk_code(finding.code),
             }
         )
     # Errors first, then warnings; the file's own order within each.
@@ -141,8 +150,24 @@ def _summary(request_obj: Request) -> dict:
         "request": request_obj,
         "errors": errors,
         "warnings": warnings,
-        "risks": [RISK_LABELS.get(code, code) for code in request_obj.risks],
+        "risks": [RISK_LABELS.get(code, code) for code in request_obj.risk_codes],
     }
+
+
+def _risk_rows(request_obj: Request) -> list[dict]:
+    """Return each risk flag with its label and, where one exists, what approving it does."""
+    rows = []
+    for code in request_obj.risk_codes:
+        explanation = ""
+        if code in RISK_EXPLANATIONS:
+            paths = [
+                str(finding.get("params", {}).get("path", ""))
+                for finding in request_obj.findings
+                if finding.get("code") == code
+            ]
+            explanation = RISK_EXPLANATIONS[code] % {"paths": ", ".join(path for path in paths if path)}
+        rows.append({"code": code, "label": RISK_LABELS.get(code, code), "explanation": explanation})
+    return rows
 
 
 def _approval_blocker(request_obj: Request, plan) -> str:
@@ -222,7 +247,7 @@ def request_detail(request, pk: int):
     events = list(request_obj.events.select_related("actor").order_by("-at", "-pk")[:20])
     plan = capacity_source.plan_for_request(request_obj, capacity_source.read_cluster())
     blocker = _approval_blocker(request_obj, plan)
-    risky = bool(request_obj.risks)
+    risky = bool(request_obj.risk_codes)
 
     initial = {"head_sha": request_obj.head_sha}
     context = {
@@ -234,7 +259,7 @@ def request_detail(request, pk: int):
         # An oversized file is stored empty, so an empty diff does not mean that nothing changes.
         "too_large": any(finding.get("code") == "file.too-large" for finding in request_obj.findings),
         "findings": _finding_rows(request_obj.findings),
-        "risks": [{"code": code, "label": RISK_LABELS.get(code, code)} for code in request_obj.risks],
+        "risks": _risk_rows(request_obj),
         "risky": risky,
         "plan": plan,
         "capacity_reason": CAPACITY_REASONS.get(plan.reason, ""),
@@ -267,7 +292,7 @@ def request_state(request, pk: int):
 @admin_required
 def approve(request, pk: int):
     request_obj = _get_request_for_admin(request, pk)
-    form = ApproveForm(request.POST, risky=bool(request_obj.risks))
+    form = ApproveForm(request.POST, risky=bool(request_obj.risk_codes))
     back = redirect("approvals:request", pk=request_obj.pk)
     if not form.is_valid():
         for errors in form.errors.values():
