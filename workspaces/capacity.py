@@ -14,14 +14,15 @@ reservation. The estimate follows the default scheduler:
    https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/#kube-scheduler-implementation
 2. Score the nodes left with the default plugins that depend on requests:
    NodeResourcesFit's LeastAllocated and NodeResourcesBalancedAllocation, both over
-   CPU and memory with weight 1. GPU resources are not scored by default.
+   CPU and memory with weight 1, as kube-scheduler 1.36 computes them. GPU resources
+   are not scored by default.
    https://kubernetes.io/docs/concepts/scheduling-eviction/resource-bin-packing/
 3. Among the nodes with the best score the scheduler picks one at random, so a tie
    is reported as a tie.
 
-Known differences: the scheduler scores a container without CPU or memory requests
-as 0.1 CPU and 200 MB, where the estimate counts zero. The scheduler also weighs
-affinity, spreading and image locality, which the estimate takes as equal on every node.
+Scoring counts a container without a CPU or memory request as 0.1 CPU and 200 MiB,
+as the scheduler does. The scheduler also weighs affinity, spreading and image
+locality, which the estimate takes as equal on every node.
 
 Approved workspaces that do not run yet (their pod is pending or not created) are
 claims on the cluster: they are placed first, oldest first, so that approving
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from workspaces.contract.catalog import Catalog
 from workspaces.contract.quantities import QuantityError, parse_quantity
@@ -112,6 +112,10 @@ class Pod:
     username: str = ""  # the Larr1 workspace it belongs to, "" for other pods
     cpu_milli: int = 0  # CPU requested, in thousandths of a CPU
     memory_bytes: int = 0  # memory requested
+    # What the scheduler's scoring counts: a container without a CPU or memory request
+    # as 0.1 CPU and 200 MiB. None when the same as the requests.
+    score_cpu_milli: int | None = None
+    score_memory_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class Amount:
     released: int = 0  # freed by the request (a workspace it updates or deletes runs here)
     claimed: int = 0  # approved workspaces that do not run yet, estimated to land here
     added: int = 0  # the request, if it lands here
+    scored: int = 0  # what the scheduler's scoring counts for the pods bound to the node (see Pod)
 
     @property
     def free_before(self) -> int | None:
@@ -546,6 +551,9 @@ def _node_rows(catalog: Catalog, nodes: list[Node], pods: list[Pod], released: s
             amount.used += value
             if frees:
                 amount.released += value
+        if not frees:
+            row.cpu.scored += pod.cpu_milli if pod.score_cpu_milli is None else pod.score_cpu_milli
+            row.memory.scored += pod.memory_bytes if pod.score_memory_bytes is None else pod.score_memory_bytes
         if pod.gpu_count == 0:
             continue
         row.used_mib += pod.gpu_memory_mib
@@ -668,26 +676,33 @@ def _shortages(rows: list[NodeCapacity]) -> list[Shortage]:
 def _score(row: NodeCapacity, need: Demand | Claim) -> int:
     """Score a node as the default scheduler's LeastAllocated plus BalancedAllocation over CPU and memory.
 
-    Integer arithmetic as in the scheduler, so that nodes it would tie on tie here
-    too. A node whose CPU or memory is unknown scores 0 for that part.
+    Integer arithmetic as in kube-scheduler 1.36 (the testbed's), so that nodes it
+    would tie on tie here too. A node whose CPU or memory is unknown scores 0 for that part.
     """
-    fractions = []
     least = []
+    before = []
+    after = []
     for amount, value in ((row.cpu, need.cpu_milli), (row.memory, need.memory_bytes)):
         if not amount.allocatable:
             continue
-        requested = amount.used - amount.released + amount.claimed + value
+        allocated = amount.scored + amount.claimed
+        requested = allocated + value
         least.append(max(amount.allocatable - requested, 0) * MAX_NODE_SCORE // amount.allocatable)
-        fractions.append(min(Decimal(requested) / amount.allocatable, Decimal(1)))
+        before.append(min(allocated / amount.allocatable, 1.0))
+        after.append(min(requested / amount.allocatable, 1.0))
     if not least:
         return 0
     least_allocated = sum(least) // len(least)
-    balanced = MAX_NODE_SCORE
-    if len(fractions) == 2:
-        # With two resources the standard deviation is half their difference.
-        deviation = abs(fractions[0] - fractions[1]) / 2
-        balanced = int((1 - deviation) * MAX_NODE_SCORE)
+    # BalancedAllocation rewards the change in balance that the pod brings, in 50..100.
+    change = MAX_NODE_SCORE // 2 + _balance(after) - _balance(before)
+    balanced = MAX_NODE_SCORE // 2 + change // 2
     return least_allocated + balanced
+
+
+def _balance(fractions: list[float]) -> int:
+    """Return BalancedAllocation's score for the used fractions of CPU and memory: 100 when equal."""
+    deviation = abs(fractions[0] - fractions[1]) / 2 if len(fractions) == 2 else 0.0
+    return int((1 - deviation) * MAX_NODE_SCORE)
 
 
 def _memory_free(row: NodeCapacity) -> int | None:

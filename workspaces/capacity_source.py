@@ -34,6 +34,10 @@ GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
 # nvidia.com/gpu) are usually tolerated by GPU pods, so they do not count here.
 _BLOCKING_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
 
+# What the scheduler's scoring counts for a container that requests no CPU or no memory
+# (DefaultMilliCPURequest and DefaultMemoryRequest in k8s.io/kubernetes/pkg/scheduler/util).
+_SCORED_DEFAULTS = {"cpu": 100, "memory": 200 * 2**20}
+
 
 @dataclass(frozen=True)
 class ClusterSnapshot:
@@ -125,6 +129,7 @@ def _is_schedulable(item) -> bool:
 
 def _pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.Pod | None:
     requests = _pod_requests(item)
+    scored = _pod_requests(item, scored=True)
     gpu_count = requests.get(catalog.gpu.resource, 0)
     if gpu_count == 0 and not item.spec.node_name:
         return None  # waiting for a node without asking for a GPU: it cannot take a GPU node's share
@@ -149,29 +154,34 @@ def _pod(item, catalog: Catalog, profiles: dict[str, str]) -> capacity.Pod | Non
         username=username,
         cpu_milli=requests.get("cpu", 0),
         memory_bytes=requests.get("memory", 0),
+        score_cpu_milli=scored.get("cpu", 0),
+        score_memory_bytes=scored.get("memory", 0),
     )
 
 
-def _pod_requests(item) -> dict[str, int]:
+def _pod_requests(item, *, scored: bool = False) -> dict[str, int]:
     """Return the pod's effective requests the way the scheduler sums them (CPU in thousandths).
 
     Containers and sidecars (init containers that keep running) add up; any other
     init container runs alone next to the sidecars started before it, so the pod
     needs at least that much. The pod's overhead comes on top.
     https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#resource-sharing-within-containers
+
+    ``scored`` counts a container without a CPU or memory request as the scheduler's
+    scoring does (``_SCORED_DEFAULTS``).
     """
     totals: dict[str, int] = {}
     sidecars: dict[str, int] = {}
     init_peak: dict[str, int] = {}
     for container in item.spec.init_containers or []:
-        requests = _container_requests(container)
+        requests = _container_requests(container, scored)
         if container.restart_policy == "Always":
             _add_to(sidecars, requests)
             continue
         for name, value in requests.items():
             init_peak[name] = max(init_peak.get(name, 0), value + sidecars.get(name, 0))
     for container in item.spec.containers or []:
-        _add_to(totals, _container_requests(container))
+        _add_to(totals, _container_requests(container, scored))
     _add_to(totals, sidecars)
     for name, value in init_peak.items():
         totals[name] = max(totals.get(name, 0), value)
@@ -185,14 +195,18 @@ def _add_to(totals: dict[str, int], requests: dict[str, int]) -> None:
         totals[name] = totals.get(name, 0) + value
 
 
-def _container_requests(container) -> dict[str, int]:
+def _container_requests(container, scored: bool = False) -> dict[str, int]:
     resources = container.resources
     if resources is None:
-        return {}
+        return dict(_SCORED_DEFAULTS) if scored else {}
     # Extended resources such as nvidia.com/gpu are set as limits; requests default to them.
     # CPU and memory requests default to their limits too, when only limits are set.
     merged = {**(resources.limits or {}), **(resources.requests or {})}
-    return {name: _amount(name, value) for name, value in merged.items() if "/" in name or name in ("cpu", "memory")}
+    wanted = {name: value for name, value in merged.items() if "/" in name or name in ("cpu", "memory")}
+    requests = {name: _amount(name, value) for name, value in wanted.items()}
+    if scored:
+        requests = {**_SCORED_DEFAULTS, **requests}
+    return requests
 
 
 def _amount(name: str, value) -> int:

@@ -261,15 +261,24 @@ def test_it_reports_a_tie_between_equal_nodes(catalog):
     assert result.tied_nodes == ["spark-1", "spark-2"]
 
 
-def test_it_scores_balance_between_cpu_and_memory(catalog):
-    # Both nodes have as much left free on average, but spark-2's CPU and memory are used evenly.
+def test_it_rewards_a_better_balance(catalog):
+    # Both nodes keep as much free on average, but the pod evens out spark-1's CPU and memory use.
     nodes = [spark("spark-1"), spark("spark-2")]
     pods = [pod("carol", "spark-1", 0, cpu=10, ram_gib=0), pod("dave", "spark-2", 0, cpu=5, ram_gib=32)]
 
     result = plan(catalog, nodes, pods, workspace_demand(catalog, "alice", "small", None), {})
 
-    assert result.chosen_node == "spark-2"
+    assert result.chosen_node == "spark-1"
     assert not result.tie
+
+
+def test_it_scores_pods_without_requests_like_the_scheduler(catalog):
+    nodes = [spark("spark-1"), spark("spark-2")]
+    unset = Pod("batch", "job", "spark-1", 0, 0, "", 0, 0, score_cpu_milli=100, score_memory_bytes=200 * 2**20)
+
+    result = plan(catalog, nodes, [unset], workspace_demand(catalog, "alice", "large", None), {})
+
+    assert result.tied_nodes == ["spark-2"]
 
 
 def test_it_checks_the_pod_limit(catalog):

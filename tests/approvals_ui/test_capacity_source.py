@@ -90,9 +90,10 @@ def test_it_estimates_a_request_from_its_workspace_file(cluster, db):
 
     result = capacity_source.plan_for_request(request, capacity_source.read_cluster())
 
-    # carol's pod requests no CPU or memory, so the two nodes score the same: a tie, not a guess.
+    # carol's pod requests no CPU or memory, which the scheduler scores as 0.1 CPU and 200 MiB.
     assert result.verdict == Verdict.FITS
-    assert result.tied_nodes == ["spark-1", "spark-2"]
+    assert result.chosen_node == "spark-2"
+    assert result.tied_nodes == ["spark-2"]
     assert result.demand.gpu_memory_mib == 32 * GIB
     assert result.storage.change_bytes == 300 * 2**30
     spark1 = next(node for node in result.nodes if node.name == "spark-1")

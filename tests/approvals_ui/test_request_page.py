@@ -127,7 +127,7 @@ def test_it_draws_the_capacity_chart_and_table(admin_client, cluster):
 
     assert 'data-testid="capacity-chart"' in html
     assert 'data-testid="capacity-table"' in html
-    assert "Fits, by this estimate. spark-1, spark-2 are equally good for it" in html
+    assert "Fits, by this estimate. The scheduler would most likely run it on spark-2." in html
     assert 'data-node="spark-1"' in html
 
 
