@@ -678,6 +678,8 @@ def _score(row: NodeCapacity, need: Demand | Claim) -> int:
 
     Integer arithmetic as in kube-scheduler 1.36 (the testbed's), so that nodes it
     would tie on tie here too. A node whose CPU or memory is unknown scores 0 for that part.
+    NOTE: older kube-scheduler releases score the balance after placement only, so on
+    them a near-tie may go the other way.
     """
     least = []
     before = []

@@ -34,7 +34,7 @@ GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
 # nvidia.com/gpu) are usually tolerated by GPU pods, so they do not count here.
 _BLOCKING_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
 
-# What the scheduler's scoring counts for a container that requests no CPU or no memory
+# Amounts the scheduler's scoring counts for a container that requests no CPU or no memory
 # (DefaultMilliCPURequest and DefaultMemoryRequest in k8s.io/kubernetes/pkg/scheduler/util).
 _SCORED_DEFAULTS = {"cpu": 100, "memory": 200 * 2**20}
 
@@ -202,8 +202,8 @@ def _container_requests(container, scored: bool = False) -> dict[str, int]:
     # Extended resources such as nvidia.com/gpu are set as limits; requests default to them.
     # CPU and memory requests default to their limits too, when only limits are set.
     merged = {**(resources.limits or {}), **(resources.requests or {})}
-    wanted = {name: value for name, value in merged.items() if "/" in name or name in ("cpu", "memory")}
-    requests = {name: _amount(name, value) for name, value in wanted.items()}
+    kept = {name: value for name, value in merged.items() if "/" in name or name in ("cpu", "memory")}
+    requests = {name: _amount(name, value) for name, value in kept.items()}
     if scored:
         requests = {**_SCORED_DEFAULTS, **requests}
     return requests

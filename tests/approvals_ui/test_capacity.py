@@ -272,7 +272,7 @@ def test_it_rewards_a_better_balance(catalog):
     assert not result.tie
 
 
-def test_it_scores_pods_without_requests_like_the_scheduler(catalog):
+def test_it_scores_unset_requests_as_defaults(catalog):
     nodes = [spark("spark-1"), spark("spark-2")]
     unset = Pod("batch", "job", "spark-1", 0, 0, "", 0, 0, score_cpu_milli=100, score_memory_bytes=200 * 2**20)
 
