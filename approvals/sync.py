@@ -19,11 +19,13 @@ approval at a time touches the mirror.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,8 +38,9 @@ from approvals.signals import approved_state_changed
 from larr1.catalog import get_catalog
 from workspaces.contract import ChangeKind as ContractChangeKind
 from workspaces.contract import evaluate_change, evaluate_tree
-from workspaces.contract.findings import Finding
+from workspaces.contract.findings import Finding, Severity
 from workspaces.contract.model import path_stem
+from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -529,6 +532,9 @@ def review_request(context: _Context, head_sha: str) -> Review:
             else:
                 findings = _add_findings_against_main(context, touched, after_entries, findings)
 
+    if evaluation.kind == ContractChangeKind.CREATE and evaluation.path:
+        findings = findings + _readded_findings(context, evaluation.path, evaluation.username or "")
+
     old_path = evaluation.old_path
     new_path = evaluation.path if evaluation.kind != ContractChangeKind.DELETE else None
     return Review(
@@ -543,6 +549,45 @@ def review_request(context: _Context, head_sha: str) -> Review:
         file_after=_decode(after_entries[new_path].data) if new_path in after_entries else "",
         findings=[finding.as_dict() for finding in findings],
     )
+
+
+def _readded_findings(context: _Context, path: str, username: str) -> list[Finding]:
+    """Return a risk finding when a new workspace file brings back a workspace that was removed from main.
+
+    Approving makes a new workspace with an empty volume. While the old workspace
+    is in its grace period, the finding states until when its data is kept. Main's
+    history counts too, because a file added and removed between two syncs has no
+    ApprovedFile row.
+    """
+    removed = ApprovedFile.objects.filter(removed_at__isnull=False).filter(
+        Q(path=path) | Q(username=username) if username else Q(path=path)
+    )
+    on_main_before = path not in context.main_entries and context.mirror.last_change(context.main, path) is not None
+    if not removed.exists() and not on_main_before:
+        return []
+    username = username or path_stem(path).lower()
+    params = {"username": username}
+    kept_until = grace_period_end(username)
+    if kept_until:
+        params["kept_until"] = kept_until
+    return [Finding(Severity.WARNING, "risk.readded", "user.username", params)]
+
+
+def grace_period_end(username: str) -> str:
+    """Return when the data of the removed workspace ``username`` is deleted, or "" when none is kept.
+
+    The time is text in UTC, so a finding that stores it stays JSON-safe and reads the same in every language.
+    """
+    old = (
+        Workspace.objects.filter(
+            username=username, desired_state=Workspace.DesiredState.DELETING, delete_after__gt=timezone.now()
+        )
+        .order_by("-delete_after")
+        .first()
+    )
+    if old is None:
+        return ""
+    return old.delete_after.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _add_findings_against_main(context: _Context, touched: set[str], head_entries: dict, findings: list) -> list:

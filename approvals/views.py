@@ -9,6 +9,7 @@ or Kubernetes themselves, and read the cluster only through
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from approvals import emails
 from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilterForm, RejectForm
 from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, is_risk_code
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
+from approvals.sync import grace_period_end
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
 from workspaces.contract.findings import Finding
@@ -39,6 +41,7 @@ RISK_LABELS = {
     "risk.rename": _("Rename"),
     "risk.delete": _("Deletion"),
     "risk.storage-near-limit": _("Storage near limit"),
+    "risk.readded": _("Removed earlier"),
     "change.outside-user": _("Files outside user/"),
 }
 
@@ -125,7 +128,7 @@ def diff_lines(before: str, after: str) -> list[DiffLine]:
 def _finding_rows(findings: list[dict]) -> list[dict]:
     rows = []
     for data in findings:
-        finding = Finding.from_dict(data)
+        finding = _with_current_grace_period(Finding.from_dict(data))
         rows.append(
             {
                 "severity": finding.severity.value,
@@ -140,6 +143,21 @@ def _finding_rows(findings: list[dict]) -> list[dict]:
         )
     # Errors first, then warnings; the file's own order within each.
     return sorted(rows, key=lambda row: row["severity"] != "error")
+
+
+def _with_current_grace_period(finding: Finding) -> Finding:
+    """Return ``finding`` with the old workspace's grace period as it is now, for a re-added workspace.
+
+    The request may have been evaluated before the old workspace started its grace period, or the period may
+    have ended since.
+    """
+    if finding.code != "risk.readded":
+        return finding
+    params = {name: value for name, value in finding.params.items() if name != "kept_until"}
+    kept_until = grace_period_end(str(params.get("username", "")))
+    if kept_until:
+        params["kept_until"] = kept_until
+    return dataclasses.replace(finding, params=params)
 
 
 def _summary(request_obj: Request) -> dict:

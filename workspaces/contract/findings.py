@@ -29,7 +29,7 @@ class Severity(enum.StrEnum):
 SEVERITY_LABELS = {Severity.ERROR: _("error"), Severity.WARNING: _("warning")}
 
 # One template per code. A code ending in ":closest" is the variant used when the
-# finding has a "closest" parameter (a "did you mean").
+# finding has a "closest" parameter (a "did you mean"), and ":kept_until" likewise.
 MESSAGES = {
     # Where the file is and what kind of git object it is.
     "file.outside-user": _(
@@ -138,8 +138,21 @@ MESSAGES = {
         "This renames the workspace %(old)s to %(new)s: a new workspace is made and the old one's data is not moved."
     ),
     "risk.delete": _("This deletes the workspace %(old)s. Its data is removed after the grace period."),
+    "risk.readded": _(
+        "The workspace %(username)s was removed earlier. Approving creates a new workspace with an empty "
+        "volume, and the old workspace's files are not restored."
+    ),
+    "risk.readded:kept_until": _(
+        "The workspace %(username)s was removed earlier. Approving creates a new workspace with an empty "
+        "volume, and the old workspace's files are not moved to it. The old files are kept until %(kept_until)s, "
+        "then deleted."
+    ),
     "risk.storage-near-limit": _("The storage size %(value)s is close to the maximum of %(maximum)s."),
 }
+
+
+# Parameters whose presence selects the message variant "<code>:<parameter>", in this order.
+VARIANT_PARAMS = ("closest", "kept_until")
 
 
 # Parameters stored as language-neutral words and shown translated.
@@ -187,8 +200,9 @@ class Finding:
     def message(self) -> str:
         """The message in the active language, with the parameters filled in."""
         template = None
-        if self.params.get("closest") is not None:
-            template = MESSAGES.get(f"{self.code}:closest")
+        for variant in VARIANT_PARAMS:
+            if template is None and self.params.get(variant) is not None:
+                template = MESSAGES.get(f"{self.code}:{variant}")
         if template is None:
             template = MESSAGES.get(self.code)
         if template is None:
