@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from approvals.models import AuditEvent, ChangeKind
+from workspaces.models import CredentialDelivery, ProvisioningRun
 
 register = template.Library()
 
@@ -50,3 +54,56 @@ def bar_segments(node, width=600) -> list[dict]:
         segments.append({"name": name, "x": round(offset, 2), "width": round(size, 2)})
         offset += size
     return segments
+
+
+AUDIT_LABELS = {
+    "head": gettext_lazy("Head commit"),
+    "change": gettext_lazy("Change"),
+    "path": gettext_lazy("File"),
+    "via": gettext_lazy("Merged by"),
+    "code": gettext_lazy("Result"),
+    "detail": gettext_lazy("Detail"),
+    "reason": gettext_lazy("Reason"),
+    "run": gettext_lazy("Run"),
+    "kind": gettext_lazy("Kind"),
+    "namespace": gettext_lazy("Namespace"),
+    "delivery": gettext_lazy("Delivery"),
+    "forge": gettext_lazy("On the forge"),
+    "forge_detail": gettext_lazy("Forge error"),
+}
+AUDIT_VALUES = {
+    "via": {"push": gettext_lazy("a push to main"), "forge-api": gettext_lazy("the forge's merge API")},
+    "change": {
+        **{kind.value: kind.label for kind in ChangeKind},
+        "added": gettext_lazy("Added"),
+        "changed": gettext_lazy("Changed"),
+        "removed": gettext_lazy("Removed"),
+    },
+    "kind": {kind.value: kind.label for kind in ProvisioningRun.Kind},
+    "forge": {
+        "closed": gettext_lazy("Closed with the reason as a comment"),
+        "already-closed": gettext_lazy("Already closed"),
+    },
+}
+AUDIT_VALUES_BY_ACTION = {
+    AuditEvent.Action.CREDENTIALS_SENT: {
+        "reason": {reason.value: reason.label for reason in CredentialDelivery.Reason}
+    },
+}
+
+
+@register.filter
+def audit_details(event) -> list[tuple[str, str]]:
+    """Return an audit event's details as (label, value) pairs in the reader's language.
+
+    Keys and values Larr1 knows are translated; others are shown as stored.
+    """
+    values = {**AUDIT_VALUES, **AUDIT_VALUES_BY_ACTION.get(event.action, {})}
+    rows = []
+    for key, value in (event.details or {}).items():
+        label = AUDIT_LABELS.get(key, key)
+        shown = values.get(key, {}).get(value, value) if isinstance(value, str) else value
+        if key == "head" and isinstance(value, str):
+            shown = value[:12]
+        rows.append((_("%(label)s:") % {"label": label}, str(shown)))
+    return rows

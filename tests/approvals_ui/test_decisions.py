@@ -192,3 +192,17 @@ def test_it_rejects_a_file_with_no_usable_address(
     assert smtp_server.messages() == []
     assert audit.status_code == 200
     assert "Rejected" in audit.content.decode()
+
+
+def test_it_shows_audit_details_in_the_readers_language(admin_client, alice_request, settings):
+    approve(admin_client, alice_request)
+
+    english = admin_client.get(reverse("approvals:audit")).content.decode()
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
+    chinese = admin_client.get(reverse("approvals:audit")).content.decode()
+
+    assert "Merged by:</span> a push to main" in english
+    assert "Change:</span> Create workspace" in english
+    assert "via:" not in english
+    assert "a push to main" not in chinese, "the value is translated too"
+    assert "Create workspace" not in chinese
