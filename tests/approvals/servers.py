@@ -85,6 +85,10 @@ class RecordedHTTPServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
+    def calls(self, method: str, path: str = "") -> list[dict]:
+        """Return the recorded requests with this method whose path starts with ``path``."""
+        return [call for call in self.requests if call["method"] == method and call["path"].startswith(path)]
+
     def __enter__(self) -> RecordedHTTPServer:
         self._thread.start()
         return self

@@ -186,10 +186,6 @@ def gitea(mirror_settings, remote):
         yield server
 
 
-def calls(server, method, path=""):
-    return [call for call in server.requests if call["method"] == method and call["path"].startswith(path)]
-
-
 # --- listing -------------------------------------------------------------------------------
 
 
@@ -212,7 +208,7 @@ def test_it_reads_pull_details_from_api(db, gitea):
 def test_it_follows_pages_shorter_than_asked_for(db, gitea):
     sync_repository()
 
-    pages = [parse_qs(urlsplit(call["path"]).query)["page"] for call in calls(gitea, "GET")]
+    pages = [parse_qs(urlsplit(call["path"]).query)["page"] for call in gitea.calls("GET")]
     assert pages == [["1"], ["2"]]
     assert Request.objects.get(number=3).state == Request.State.MERGED
 
@@ -220,7 +216,7 @@ def test_it_follows_pages_shorter_than_asked_for(db, gitea):
 def test_it_sends_token_and_lists_oldest_first(db, gitea):
     sync_repository()
 
-    [first, _second] = calls(gitea, "GET")
+    [first, _second] = gitea.calls("GET")
     query = parse_qs(urlsplit(first["path"]).query)
     assert first["headers"]["Authorization"] == f"token {TOKEN}"
     assert query["state"] == ["all"]
@@ -249,7 +245,7 @@ def test_it_merges_and_reads_merge_commit(db, gitea, admin_user, remote):
 
     outcome = approve(request.pk, request.head_sha, admin_user)
 
-    [merge] = calls(gitea, "POST", f"/api/v1/repos/{REPOSITORY}/pulls/1/merge")
+    [merge] = gitea.calls("POST", f"/api/v1/repos/{REPOSITORY}/pulls/1/merge")
     assert outcome.code == "merged"
     assert json.loads(merge["body"])["Do"] == "merge"
     assert json.loads(merge["body"])["head_commit_id"] == request.head_sha
@@ -353,8 +349,8 @@ def test_it_closes_rejected_pull_with_reason(db, gitea, admin_user):
 
     outcome = reject(request.pk, request.head_sha, admin_user, "Please use the small profile.")
 
-    [comment] = calls(gitea, "POST", f"/api/v1/repos/{REPOSITORY}/issues/1/comments")
-    [close] = calls(gitea, "PATCH", f"/api/v1/repos/{REPOSITORY}/pulls/1")
+    [comment] = gitea.calls("POST", f"/api/v1/repos/{REPOSITORY}/issues/1/comments")
+    [close] = gitea.calls("PATCH", f"/api/v1/repos/{REPOSITORY}/pulls/1")
     assert outcome.forge == "closed"
     assert "> Please use the small profile." in json.loads(comment["body"])["body"]
     assert json.loads(close["body"]) == {"state": "closed"}
@@ -371,6 +367,6 @@ def test_it_keeps_rejection_when_comment_fails(db, gitea, admin_user):
     assert outcome.code == "rejected"
     assert outcome.forge == "forge-auth-failed"
     assert "LARR1_FORGE_TOKEN" in outcome.forge_message
-    assert calls(gitea, "PATCH") == []
+    assert gitea.calls("PATCH") == []
     assert Request.objects.get(number=1).state == Request.State.REJECTED
     assert AuditEvent.objects.get(action=AuditEvent.Action.REJECTED).details["forge"] == "forge-auth-failed"

@@ -156,10 +156,6 @@ def _comment(body):
     }
 
 
-def calls(server, method, path=""):
-    return [call for call in server.requests if call["method"] == method and call["path"].startswith(path)]
-
-
 def test_it_takes_state_from_the_api(db, github):
     sync_repository()
 
@@ -270,11 +266,11 @@ def test_it_reports_a_rejected_token_on_merge(db, github, admin_user):
 
 def test_it_sends_each_page_etag_next_sync(db, github):
     sync_repository()
-    first = calls(github, "GET")
+    first = github.calls("GET")
 
     report = sync_repository()
 
-    second = calls(github, "GET")[len(first) :]
+    second = github.calls("GET")[len(first) :]
     assert [call["headers"].get("If-None-Match") for call in first] == [None, None]
     assert [call["headers"].get("If-None-Match") for call in second] == ['W/"recorded-etag-1"', 'W/"recorded-etag-2"']
     assert report.forge_error == ""
@@ -287,7 +283,7 @@ def test_it_reuses_a_not_modified_page(github):
     before = client.list_pulls()
     after = client.list_pulls()
 
-    assert [call["headers"].get("If-None-Match") for call in calls(github, "GET")] == [
+    assert [call["headers"].get("If-None-Match") for call in github.calls("GET")] == [
         None,
         None,
         'W/"recorded-etag-1"',
@@ -397,8 +393,8 @@ def test_it_closes_rejected_pull_with_reason(db, github, admin_user):
 
     outcome = reject(request.pk, request.head_sha, admin_user, "Please use the small profile.\nAsk again in March.")
 
-    [comment] = calls(github, "POST", f"/repos/{REPOSITORY}/issues/1/comments")
-    [close] = calls(github, "PATCH", f"/repos/{REPOSITORY}/pulls/1")
+    [comment] = github.calls("POST", f"/repos/{REPOSITORY}/issues/1/comments")
+    [close] = github.calls("PATCH", f"/repos/{REPOSITORY}/pulls/1")
     body = json.loads(comment["body"])["body"]
     assert outcome.code == "rejected"
     assert outcome.forge == "closed"
@@ -438,8 +434,8 @@ def test_it_leaves_a_moved_pull_open(db, github, admin_user):
 
     assert outcome.forge == "head-moved"
     assert "new commit" in outcome.forge_message
-    assert calls(github, "POST") == []
-    assert calls(github, "PATCH") == []
+    assert github.calls("POST") == []
+    assert github.calls("PATCH") == []
     assert Request.objects.get(number=1).state == Request.State.REJECTED
 
 
@@ -465,7 +461,7 @@ def test_it_skips_an_already_closed_pull(db, github, admin_user):
 
     assert outcome.forge == "already-closed"
     assert not outcome.forge_failed
-    assert calls(github, "POST") == []
+    assert github.calls("POST") == []
 
 
 def test_it_shows_close_failure_to_admin(db, github, admin_user, client):

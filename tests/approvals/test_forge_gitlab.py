@@ -202,10 +202,6 @@ def gitlab(mirror_settings, remote):
         yield server
 
 
-def calls(server, method, path=""):
-    return [call for call in server.requests if call["method"] == method and call["path"].startswith(path)]
-
-
 # --- listing -------------------------------------------------------------------------------
 
 
@@ -235,7 +231,7 @@ def test_it_reads_merge_request_details_from_api(db, gitlab):
 def test_it_follows_pagination_and_sends_the_token(db, gitlab):
     sync_repository()
 
-    pages = calls(gitlab, "GET", f"/api/v4/projects/{PROJECT}/merge_requests?")
+    pages = gitlab.calls("GET", f"/api/v4/projects/{PROJECT}/merge_requests?")
     assert [parse_qs(urlsplit(call["path"]).query)["page"] for call in pages] == [["1"], ["2"]]
     assert all(call["headers"]["Authorization"] == f"Bearer {TOKEN}" for call in pages)
     assert all("PRIVATE-TOKEN" not in call["headers"] for call in pages)
@@ -250,7 +246,7 @@ def test_it_merges_seen_head_through_api(db, gitlab, admin_user, remote):
 
     outcome = approve(request.pk, request.head_sha, admin_user)
 
-    [merge] = calls(gitlab, "PUT", f"/api/v4/projects/{PROJECT}/merge_requests/1/merge")
+    [merge] = gitlab.calls("PUT", f"/api/v4/projects/{PROJECT}/merge_requests/1/merge")
     assert outcome.code == "merged"
     assert json.loads(merge["body"])["sha"] == request.head_sha
     assert outcome.commit == remote.main
@@ -337,8 +333,8 @@ def test_it_closes_rejected_merge_request_with_reason(db, gitlab, admin_user):
 
     outcome = reject(request.pk, request.head_sha, admin_user, "Please use the small profile.")
 
-    [note] = calls(gitlab, "POST", f"/api/v4/projects/{PROJECT}/merge_requests/1/notes")
-    [update] = [call for call in calls(gitlab, "PUT") if call["path"] == f"/api/v4/projects/{PROJECT}/merge_requests/1"]
+    [note] = gitlab.calls("POST", f"/api/v4/projects/{PROJECT}/merge_requests/1/notes")
+    [update] = [call for call in gitlab.calls("PUT") if call["path"] == f"/api/v4/projects/{PROJECT}/merge_requests/1"]
     assert outcome.forge == "closed"
     assert "> Please use the small profile." in json.loads(note["body"])["body"]
     assert json.loads(update["body"]) == {"state_event": "close"}
@@ -355,5 +351,5 @@ def test_it_keeps_rejection_for_unknown_merge_request(db, gitlab, admin_user):
     assert outcome.code == "rejected"
     assert outcome.forge == "forge-not-found"
     assert outcome.forge_failed
-    assert calls(gitlab, "POST") == []
+    assert gitlab.calls("POST") == []
     assert Request.objects.get(number=1).state == Request.State.REJECTED
