@@ -73,7 +73,7 @@ def set_password(kube: Kube, target: objects.WorkspaceTarget, delivery: Credenti
             }
         }
     }
-    if kube.read("Deployment", names.DEPLOYMENT, target.namespace) is not None:
+    if kube.read("Deployment", names.DEPLOYMENT, target.namespace) is not None and _pod_was_scheduled(kube, target):
         kube.merge_patch("Deployment", names.DEPLOYMENT, target.namespace, restart)
     updated = CredentialDelivery.objects.filter(
         pk=delivery.pk, state__in=[CredentialDelivery.State.PENDING, CredentialDelivery.State.PASSWORD_SET]
@@ -82,6 +82,18 @@ def set_password(kube: Kube, target: objects.WorkspaceTarget, delivery: Credenti
         raise CredentialsError(f"Credentials delivery {delivery.pk} was sent by another worker.", permanent=True)
     logger.info("Set a new password for workspace %s (delivery %s)", target.username, delivery.pk)
     return password
+
+
+def _pod_was_scheduled(kube: Kube, target: objects.WorkspaceTarget) -> bool:
+    """Tell whether a pod of the workspace is on a node, so it may have read the old hash.
+
+    A pod still waiting for a node reads the Secret when it starts. Restarting it
+    would only put it back at the end of the scheduler's queue.
+    """
+    selector = names.label_selector(names.selector(target.username, target.uid))
+    return any(
+        pod.get("spec", {}).get("nodeName") for pod in kube.list("Pod", target.namespace, label_selector=selector)
+    )
 
 
 def send_password(workspace: Workspace, delivery: CredentialDelivery, password: str) -> None:

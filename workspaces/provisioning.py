@@ -118,6 +118,15 @@ def request_new_credentials(workspace: Workspace, requested_by=None) -> Credenti
     return delivery
 
 
+# Codes of a workspace whose pods wait for something outside Larr1: room on a node, an image, a fix.
+STUCK_CODES = {
+    "workspace.unschedulable",
+    "workspace.unschedulable-gpu",
+    "workspace.image-pull-failure",
+    "workspace.crash-loop",
+}
+
+
 # -- locking and step records -------------------------------------------------
 
 
@@ -371,6 +380,10 @@ def _wait_until_ready(
     deadline = time.monotonic() + timeout
     shown = None
     stuck_since = None
+    stuck_limit = settings.LARR1_READY_STUCK_SECONDS
+    if _was_stuck_before(workspace, step.run_id):
+        # A retry only looks whether the problem went away; the task's growing delays do the waiting.
+        stuck_limit = settings.LARR1_READY_CHECK_INTERVAL
     while (remaining := deadline - time.monotonic()) > 0:
         interval = min(remaining, settings.LARR1_READY_CHECK_INTERVAL)
         if kube.wait_for("Deployment", names.DEPLOYMENT, target.namespace, rollout_complete, timeout=interval):
@@ -383,7 +396,7 @@ def _wait_until_ready(
             stuck_since = None
         elif stuck_since is None:
             stuck_since = time.monotonic()
-        elif time.monotonic() - stuck_since >= settings.LARR1_READY_STUCK_SECONDS:
+        elif time.monotonic() - stuck_since >= stuck_limit:
             # Free the worker for other workspaces; the task's retry looks again later.
             logger.info("Workspace %s is stuck (%s); the run stops waiting", workspace.username, problem.code)
             break
@@ -402,6 +415,11 @@ def _wait_until_ready(
     raise WorkspaceNotReady(
         f"Workspace {workspace.username} is not ready: {found.detail or found.code}", code=found.code
     )
+
+
+def _was_stuck_before(workspace: Workspace, current_run_id: int) -> bool:
+    previous = workspace.runs.exclude(pk=current_run_id).order_by("-started_at", "-pk").first()
+    return previous is not None and previous.error_code in STUCK_CODES
 
 
 def _diagnose_workspace(kube: Kube, target: objects.WorkspaceTarget) -> Diagnosis:

@@ -234,6 +234,30 @@ def test_it_frees_the_worker_when_stuck(db, cluster, smtp_server, username, sett
     assert (run.finished_at - run.started_at).total_seconds() < 60, "the run stopped long before the timeout"
 
 
+def test_it_retries_a_stuck_workspace_without_restarting_it(
+    db, cluster, smtp_server, username, settings, catalog_with_huge_profile
+):
+    from workspaces.exceptions import WorkspaceNotReady
+
+    settings.LARR1_READY_TIMEOUT = 600
+    settings.LARR1_READY_CHECK_INTERVAL = 1
+    settings.LARR1_READY_STUCK_SECONDS = 20
+    workspace = Workspace.objects.create(username=username, spec=spec_for(username, profile="huge"))
+    with pytest.raises(WorkspaceNotReady):
+        provisioning.provision(workspace.pk)
+    workspace.refresh_from_db()
+    generation = cluster.read("Deployment", names.DEPLOYMENT, workspace.namespace)["metadata"]["generation"]
+
+    with pytest.raises(WorkspaceNotReady):
+        provisioning.provision(workspace.pk)
+
+    retry = ProvisioningRun.objects.filter(workspace=workspace).order_by("-started_at", "-pk").first()
+    deployment = cluster.read("Deployment", names.DEPLOYMENT, workspace.namespace)
+    assert deployment["metadata"]["generation"] == generation, "the waiting pod keeps its place in the queue"
+    assert (retry.finished_at - retry.started_at).total_seconds() < 15, "a retry only looks and leaves"
+    assert smtp_server.messages() == []
+
+
 def test_it_reports_the_wait_reason_early(
     transactional_db, cluster, smtp_server, username, settings, catalog_with_huge_profile
 ):
