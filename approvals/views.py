@@ -26,6 +26,7 @@ from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilt
 from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, is_risk_code
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
 from approvals.sync import grace_period_end
+from larr1.templatetags.lists import join_list
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
 from workspaces.contract.findings import Finding
@@ -183,7 +184,7 @@ def _risk_rows(request_obj: Request) -> list[dict]:
                 for finding in request_obj.findings
                 if finding.get("code") == code
             ]
-            explanation = RISK_EXPLANATIONS[code] % {"paths": ", ".join(path for path in paths if path)}
+            explanation = RISK_EXPLANATIONS[code] % {"paths": join_list(path for path in paths if path)}
         rows.append({"code": code, "label": RISK_LABELS.get(code, code), "explanation": explanation})
     return rows
 

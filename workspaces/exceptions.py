@@ -9,6 +9,7 @@ people see ``describe(code)`` instead.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 
 class ProvisioningError(Exception):
@@ -123,7 +124,12 @@ def reason_text(code: str, detail: str = "") -> str:
     if "%(detail)s" in text:
         return text % {"detail": detail}
     if detail:
-        text = f"{text} ({detail})" if text else detail
+        text = (
+            pgettext("sentence followed by the cluster's words", "%(text)s (%(detail)s)")
+            % {"text": text, "detail": detail}
+            if text
+            else detail
+        )
     return text
 
 

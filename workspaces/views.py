@@ -21,7 +21,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -161,7 +160,7 @@ def new_credentials(request, username: str):
             messages.error(
                 request,
                 _("New credentials were sent a moment ago. You can ask again after %(time)s.")
-                % {"time": date_format(timezone.localtime(again_at), "TIME_FORMAT")},
+                % {"time": timezone.localtime(again_at).strftime("%H:%M:%S")},
             )
             return redirect("workspaces:detail", username=workspace.username)
         from workspaces.provisioning import request_new_credentials

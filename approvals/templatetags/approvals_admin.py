@@ -101,6 +101,8 @@ def audit_details(event) -> list[tuple[str, str]]:
     values = {**AUDIT_VALUES, **AUDIT_VALUES_BY_ACTION.get(event.action, {})}
     rows = []
     for key, value in (event.details or {}).items():
+        if value in ("", None):
+            continue
         label = AUDIT_LABELS.get(key, key)
         shown = values.get(key, {}).get(value, value) if isinstance(value, str) else value
         if key == "head" and isinstance(value, str):

@@ -282,7 +282,7 @@ def test_it_translates_step_notes(client, alice, workspace, settings):
         step_label = str(STEP_LABELS["wait-until-ready"])
     with translation.override("en"):
         assert expected != str(MESSAGES["workspace.unschedulable-gpu"]), "the catalogue translates the note"
-    assert f"{expected} (0/2 nodes are available: 2 Insufficient nvidia.com/gpu.)" in page
+    assert f"{expected}（0/2 nodes are available: 2 Insufficient nvidia.com/gpu.）" in page
     assert step_label in page
     assert "Stored English sentence." not in page
 
