@@ -308,3 +308,14 @@ def test_it_titles_two_workspaces_in_the_plural(client, alice, workspace):
     home = client.get(reverse("home")).content.decode()
 
     assert "Your workspaces" in home
+
+
+def test_it_describes_the_profile_in_the_readers_language(client, alice, workspace, settings):
+    sign_in(client, alice)
+    english = client.get(detail_url()).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
+    chinese = client.get(detail_url()).content.decode()
+
+    assert "1 GPU share with" in english
+    assert "1 GPU share with" not in chinese
+    assert "份 GPU" in chinese

@@ -43,3 +43,15 @@ def finding_messages(row) -> list[str]:
     from workspaces.contract import Finding
 
     return [Finding.from_dict(data).message for data in row.findings if data.get("severity") == "error"]
+
+
+@register.filter
+def profile_summary(profile) -> str:
+    """Return what a catalog profile gives a workspace, in the reader's language."""
+    from django.utils.translation import ngettext
+
+    return ngettext(
+        "%(gpus)s GPU share with %(gpu_memory)s GiB of GPU memory, %(cpu)s CPU, %(memory)s of memory",
+        "%(gpus)s GPU shares with %(gpu_memory)s GiB of GPU memory, %(cpu)s CPU, %(memory)s of memory",
+        profile.gpus,
+    ) % {"gpus": profile.gpus, "gpu_memory": profile.gpu_memory_gib, "cpu": profile.cpu, "memory": profile.memory}
