@@ -7,7 +7,7 @@ from django.db.models.signals import post_migrate
 
 
 def sync_site(**kwargs) -> None:
-    """Give the Sites framework Larr1's name and SITE_URL's host; allauth's emails and links use them."""
+    """Set the Sites framework's name to Larr1 and its domain to SITE_URL's host, which allauth's emails use."""
     from django.contrib.sites.models import Site
 
     Site.objects.update_or_create(

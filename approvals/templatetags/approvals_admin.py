@@ -96,7 +96,7 @@ AUDIT_VALUES_BY_ACTION = {
 def audit_details(event) -> list[tuple[str, str]]:
     """Return an audit event's details as (label, value) pairs in the reader's language.
 
-    Keys and values Larr1 knows are translated; others are shown as stored.
+    Keys and values listed above are translated. Others are shown as stored.
     """
     values = {**AUDIT_VALUES, **AUDIT_VALUES_BY_ACTION.get(event.action, {})}
     rows = []
@@ -104,8 +104,8 @@ def audit_details(event) -> list[tuple[str, str]]:
         if value in ("", None):
             continue
         label = AUDIT_LABELS.get(key, key)
-        shown = values.get(key, {}).get(value, value) if isinstance(value, str) else value
+        text = values.get(key, {}).get(value, value) if isinstance(value, str) else value
         if key == "head" and isinstance(value, str):
-            shown = value[:12]
-        rows.append((_("%(label)s:") % {"label": label}, str(shown)))
+            text = value[:12]
+        rows.append((_("%(label)s:") % {"label": label}, str(text)))
     return rows
