@@ -208,16 +208,26 @@ def _latest_run(workspace):
 def _run_for_request(workspace, request_obj: Request):
     """Return the provisioning run that approving ``request_obj`` started, with its steps, or None.
 
-    Runs do not name their request. The run is the first one of the request's kind
-    that started after the request was approved or merged. Without such a run it is
-    the newest create, update or delete run, and never a credential rotation.
+    Runs do not name their request. The run is the newest one of the request's kind
+    that started after the request was approved or merged and before the next change
+    to the same workspace was, so a retry after a failed run replaces that run. Without
+    such a run it is the newest create, update or delete run, never a credential rotation.
     """
     runs = workspace.runs.filter(kind__in=REQUEST_RUN_KINDS).prefetch_related("steps")
     decision = request_obj.events.filter(action__in=MERGE_ACTIONS).order_by("at", "pk").first()
     if decision is not None:
-        later = runs.filter(started_at__gte=decision.at).order_by("started_at", "pk")
+        window = runs.filter(started_at__gte=decision.at)
+        next_change = (
+            AuditEvent.objects.filter(username=request_obj.username, action__in=MERGE_ACTIONS, at__gt=decision.at)
+            .exclude(request=request_obj)
+            .order_by("at", "pk")
+            .first()
+        )
+        if next_change is not None:
+            window = window.filter(started_at__lt=next_change.at)
+        window = window.order_by("-started_at", "-pk")
         kind = RUN_KIND_OF_CHANGE.get(request_obj.change_kind)
-        run = later.filter(kind=kind).first() or later.first()
+        run = window.filter(kind=kind).first() or window.first()
         if run is not None:
             return run
     return runs.order_by("-started_at", "-pk").first()

@@ -58,6 +58,31 @@ def test_create_request_ignores_a_later_update(admin_client, approved_alice):
     assert "Wait until the workspace is ready" not in html
 
 
+def test_create_request_shows_the_retry_of_its_run(admin_client, approved_alice):
+    request, workspace = approved_alice
+    workspace.runs.update(state=ProvisioningRun.State.FAILED)
+    add_run(workspace, ProvisioningRun.Kind.CREATE, timezone.now(), "wait-until-ready")
+
+    html = state_fragment(admin_client, request)
+
+    assert "Wait until the workspace is ready" in html
+    assert "Create the volume" not in html
+
+
+def test_request_ignores_runs_after_the_next_approval(admin_client, approved_alice, admin_user):
+    request, workspace = approved_alice
+    later = make_request(5, state=Request.State.MERGED, merged_commit="d" * 40)
+    AuditEvent.objects.create(
+        actor=admin_user, action=AuditEvent.Action.APPROVED, request=later, username="alice", at=timezone.now()
+    )
+    add_run(workspace, ProvisioningRun.Kind.CREATE, timezone.now(), "wait-until-ready")
+
+    html = state_fragment(admin_client, request)
+
+    assert "Create the volume" in html
+    assert "Wait until the workspace is ready" not in html
+
+
 def test_request_without_decision_shows_no_rotation(admin_client, db):
     request = make_request(2, state=Request.State.MERGED, merged_commit="c" * 40)
     workspace = Workspace.objects.create(username="alice", spec={"username": "alice"})
