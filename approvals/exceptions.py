@@ -86,7 +86,7 @@ class ForgeError(ApprovalsError):
 
     ``code`` is the cause: forge-auth-failed (401, 403), forge-not-found (404),
     forge-rate-limited, forge-unavailable (5xx), forge-timeout, forge-unreachable,
-    forge-error (anything else); a refused merge or close has head-moved,
+    forge-error (anything else). A rejected merge or close has head-moved,
     conflict, remote-moved or merge-refused. ``status`` is the HTTP status, if any.
     """
 

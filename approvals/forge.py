@@ -310,7 +310,12 @@ class GitHubClient(ForgeClient):
 
 def _pull_state(item: dict, *, merged: bool) -> PullState:
     """Read a pull request in the JSON shape GitHub and Gitea share."""
-    state = "merged" if merged else "open" if item.get("state") == "open" else "closed"
+    if merged:
+        state = "merged"
+    elif item.get("state") == "open":
+        state = "open"
+    else:
+        state = "closed"
     return PullState(
         number=int(item["number"]),
         state=state,
@@ -329,7 +334,7 @@ class GiteaClient(ForgeClient):
 
     forge = "gitea"
     # Gitea caps ``limit`` at its MAX_RESPONSE_ITEMS setting (50 by default), so a page
-    # may have fewer items than requested. The Link header tells whether another page follows.
+    # may have fewer items than requested. The Link header shows whether another page follows.
     page_size = 50
 
     def auth_headers(self, token: str) -> dict[str, str]:

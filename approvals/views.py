@@ -26,10 +26,9 @@ from approvals.forms import ApproveForm, AuditFilterForm, DismissForm, QueueFilt
 from approvals.models import ApprovedFile, AuditEvent, ChangeKind, Request, is_risk_code
 from approvals.permissions import _get_request_for_admin, _get_workspace_for_admin, admin_required
 from approvals.sync import grace_period_end
-from larr1.templatetags.lists import join_list
 from workspaces import capacity_source
 from workspaces.capacity import Verdict
-from workspaces.contract.findings import Finding
+from workspaces.contract.findings import Finding, join_list
 from workspaces.models import ProvisioningRun, Workspace
 
 logger = logging.getLogger(__name__)

@@ -282,8 +282,8 @@ LARR1_DELETE_GRACE_SECONDS = env.integer("LARR1_DELETE_GRACE_SECONDS", 7 * 24 * 
 # Seconds to wait for a workspace's Deployment to become available (a first CUDA image
 # pull can take minutes) before the run fails with the reason read from its pods.
 LARR1_READY_TIMEOUT = env.integer("LARR1_READY_TIMEOUT", 900, minimum=1)
-# While waiting, the pods are checked this often (seconds) so a workspace that cannot
-# be scheduled or pull its image says why at once instead of at the timeout.
+# Seconds between checks of the pods while waiting, so the reason a workspace cannot be
+# scheduled or pull its image shows at once instead of at the timeout.
 LARR1_READY_CHECK_INTERVAL = env.integer("LARR1_READY_CHECK_INTERVAL", 10, minimum=1)
 # Seconds a workspace may stay unschedulable, failing to pull its image or crash-looping
 # before the run gives up and frees its worker. The task retries later with growing delays.

@@ -18,7 +18,7 @@ def test_it_reads_a_long_folded_subject(smtp_server):
     assert captured.subject == subject
 
 
-def test_it_lists_messages_sent_within_one_second_newest_first(smtp_server):
+def test_it_keeps_arrival_order_within_a_second(smtp_server):
     # The Date header counts whole seconds, so five messages sharing one must keep the order they arrived in.
     same_second = "Fri, 04 Dec 2026 12:00:00 -0000"
     for number in range(5):

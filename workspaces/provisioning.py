@@ -209,7 +209,7 @@ class RunRecorder:
             step.state = ProvisioningStep.State.FAILED
             step.finished_at = timezone.now()
             if not step.message:
-                _note(step, exc.code if exc.code in MESSAGES else "provisioning.failed")
+                _note(step, _described_code(exc))
             step.save(update_fields=["state", "finished_at", "message", "code", "detail"])
             raise
         step.state = ProvisioningStep.State.DONE
@@ -239,6 +239,11 @@ def _observe(workspace: Workspace, state: str, code: str = "", detail: str = "")
     WorkspaceObservation.objects.update_or_create(
         workspace=workspace, defaults={"reason_code": code, "detail": detail, "observed_at": now}
     )
+
+
+def _described_code(exc: ProvisioningError) -> str:
+    """Return the error's code if pages can describe it, else the generic provisioning failure."""
+    return exc.code if exc.code in MESSAGES else "provisioning.failed"
 
 
 def _note(step: ProvisioningStep, code: str, detail: str = "") -> None:
@@ -294,14 +299,9 @@ def provision(workspace_id: int) -> None:
             _provision_steps(workspace, recorder, kube)
         except ProvisioningError as exc:
             recorder.finish(exc)
-            if exc.code not in {"workspace.unschedulable", "workspace.unschedulable-gpu"} and not isinstance(
-                exc, WorkspaceNotReady
-            ):
-                _observe(
-                    workspace,
-                    Workspace.ObservedState.FAILED,
-                    exc.code if exc.code in MESSAGES else "provisioning.failed",
-                )
+            # A workspace that is not ready has its state from its pods already.
+            if not isinstance(exc, WorkspaceNotReady):
+                _observe(workspace, Workspace.ObservedState.FAILED, _described_code(exc))
             logger.warning("Provisioning workspace %s failed: %s (code %s)", workspace.username, exc, exc.code)
             raise
         recorder.finish()
@@ -375,7 +375,7 @@ def _first_delivery(workspace: Workspace) -> CredentialDelivery:
 def _wait_until_ready(
     kube: Kube, workspace: Workspace, target: objects.WorkspaceTarget, step: ProvisioningStep
 ) -> None:
-    """Watch the Deployment until it is available; say on the step why it is not, as soon as the pods tell."""
+    """Watch the Deployment until it is available, and note on the step why it is not as soon as the pods show it."""
     timeout = settings.LARR1_READY_TIMEOUT
     deadline = time.monotonic() + timeout
     shown = None

@@ -14,7 +14,9 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import npgettext_lazy, pgettext
+from django.utils.translation import npgettext_lazy
+
+from workspaces.contract.findings import list_separator
 
 register = template.Library()
 
@@ -35,7 +37,7 @@ def duration_since(value) -> str:
         return ""
     # timesince joins two units with Django's own ", ", which zh_Hant leaves as ", ".
     text = timesince(value, time_strings=TIME_STRINGS)
-    return text.replace(", ", pgettext("list separator", ", "))
+    return text.replace(", ", list_separator())
 
 
 @register.filter

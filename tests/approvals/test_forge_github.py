@@ -439,7 +439,7 @@ def test_it_leaves_a_moved_pull_open(db, github, admin_user):
     assert Request.objects.get(number=1).state == Request.State.REJECTED
 
 
-def test_it_keeps_a_rejected_request_rejected_once_the_forge_closed_it(db, github, admin_user):
+def test_it_keeps_a_rejection_after_forge_close(db, github, admin_user):
     sync_repository()
     request = Request.objects.get(number=1)
     reject(request.pk, request.head_sha, admin_user, "Please use the small profile.")

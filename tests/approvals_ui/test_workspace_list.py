@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from larr1.templatetags.lists import join_list
+from workspaces.contract.findings import join_list
 from workspaces.models import Workspace
 
 

@@ -17,6 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 
+def list_separator() -> str:
+    """Return the active language's list separator (", " in English, "、" in Traditional Chinese)."""
+    return pgettext("list separator", ", ")
+
+
+def join_list(items) -> str:
+    """Join items with the active language's list separator."""
+    return list_separator().join(str(item) for item in items)
+
+
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -210,7 +220,7 @@ class Finding:
         params = _KeepMissing(self.params)
         for name, value in params.items():
             if isinstance(value, list):
-                params[name] = pgettext("list separator", ", ").join(str(item) for item in value)
+                params[name] = join_list(value)
         for name, labels in PARAM_LABELS.items():
             if params.get(name) in labels:
                 params[name] = labels[params[name]]
