@@ -19,7 +19,6 @@ approval at a time touches the mirror.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import logging
 from dataclasses import dataclass, field
@@ -576,7 +575,7 @@ def _readded_findings(context: _Context, path: str, username: str) -> list[Findi
 def grace_period_end(username: str) -> str:
     """Return when the data of the removed workspace ``username`` is deleted, or "" when none is kept.
 
-    The time is text in UTC, so a finding that stores it stays JSON-safe and reads the same in every language.
+    A finding stores the text, so it stays JSON-safe.
     """
     old = (
         Workspace.objects.filter(
@@ -587,7 +586,7 @@ def grace_period_end(username: str) -> str:
     )
     if old is None:
         return ""
-    return old.delete_after.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return old.kept_until_text()
 
 
 def _add_findings_against_main(context: _Context, touched: set[str], head_entries: dict, findings: list) -> list:

@@ -6,6 +6,8 @@ workspace's Secret.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -96,6 +98,12 @@ class Workspace(models.Model):
         if not self.namespace:
             self.namespace = names.namespace_name(self.username, self.uid)
         super().save(*args, **kwargs)
+
+    def kept_until_text(self) -> str:
+        """Return when a removed workspace's data is deleted, as UTC text that reads the same in every language."""
+        if self.delete_after is None:
+            return ""
+        return self.delete_after.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     @property
     def serves_its_address(self) -> bool:

@@ -499,8 +499,7 @@ def stop(workspace_id: int) -> None:
             recorder.finish(exc)
             raise
         recorder.finish()
-    kept_until = timezone.localtime(workspace.delete_after).strftime("%Y-%m-%d %H:%M %Z")
-    _observe(workspace, Workspace.ObservedState.STOPPED, "workspace.kept-until", kept_until)
+    _observe(workspace, Workspace.ObservedState.STOPPED, "workspace.kept-until", workspace.kept_until_text())
 
 
 def purge_expired() -> list[str]:
